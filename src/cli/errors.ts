@@ -1,0 +1,21 @@
+import pc from 'picocolors';
+import { UserError } from '../design/errors.js';
+import { SourceError } from '../engines/source.js';
+import { PredicateError } from '../predicate/index.js';
+import { MissingEnvVarError } from '../util/secrets.js';
+import { ExitCode } from './exit-codes.js';
+
+/** Errors caused by the user's input: printed as one line, never with a stack trace. */
+export function isUserError(e: unknown): e is Error {
+  return e instanceof UserError || e instanceof SourceError || e instanceof PredicateError || e instanceof MissingEnvVarError;
+}
+
+export function reportError(e: unknown, stderr: (s: string) => void): number {
+  if (isUserError(e)) {
+    stderr(`${pc.red('ddbkit: error:')} ${e.message}\n`);
+    return ExitCode.unusable;
+  }
+  const err = e instanceof Error ? e : new Error(String(e));
+  stderr(`${pc.red('ddbkit: internal error:')} ${err.message}\n${err.stack ?? ''}\nThis is a bug in ddbkit; please report it with the command you ran.\n`);
+  return ExitCode.internal;
+}

@@ -1,0 +1,112 @@
+/**
+ * Reading a design file (YAML, or JSON which is YAML too) into a checked {@link Design}.
+ * Every problem is a {@link DesignError} naming the file, the line when known, and the key.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { DesignError } from './errors.js';
+import { type FragmentSpec, type SiteSpec, designSchema } from './schema.js';
+
+export interface Design {
+  name: string;
+  description?: string;
+  source: string;
+  /** Sites in the order the file lists them. */
+  sites: SiteSpec[];
+  fragments: FragmentSpec[];
+  /** The design file, absolute; relative paths in the design resolve against its folder. */
+  file: string;
+  dir: string;
+  /** Line of each fragment in the file, for messages. */
+  fragmentLines: Map<string, number>;
+}
+
+export async function loadDesign(file: string): Promise<Design> {
+  const absolute = path.resolve(file);
+  let text: string;
+  try {
+    text = await readFile(absolute, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new DesignError(code === 'ENOENT' ? 'design file not found' : `cannot read the design file (${code})`, { file: absolute });
+  }
+  return parseDesign(text, absolute);
+}
+
+export function parseDesign(text: string, file: string): Design {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const err = doc.errors[0]!;
+    const line = err.linePos?.[0]?.line;
+    throw new DesignError(`malformed YAML: ${err.message.split('\n')[0]}`, { file, ...(line ? { line } : {}) });
+  }
+  const lineOf = (p: PropertyKey[]): number | undefined => {
+    for (let i = p.length; i >= 0; i--) {
+      const node = doc.getIn(p.slice(0, i) as unknown[], true) as { range?: [number, number, number] } | undefined;
+      if (node && typeof node === 'object' && node.range) return lineCounter.linePos(node.range[0]).line;
+    }
+    return undefined;
+  };
+  const raw = doc.toJS() as unknown;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new DesignError('a design must be a mapping with name, source, sites and fragments', { file });
+  }
+  const parsed = designSchema.safeParse(raw);
+  if (!parsed.success) throw fromZod(parsed.error, file, lineOf, raw as Record<string, unknown>);
+
+  const data = parsed.data;
+  const names = new Set<string>();
+  const fragmentLines = new Map<string, number>();
+  data.fragments.forEach((f, i) => {
+    const line = lineOf(['fragments', i]);
+    if (names.has(f.name.toLowerCase())) {
+      throw new DesignError(`fragment name ${f.name} is used twice`, { file, fragment: f.name, ...(line ? { line } : {}) });
+    }
+    names.add(f.name.toLowerCase());
+    if (line) fragmentLines.set(f.name, line);
+  });
+  const decision = Object.entries(data.sites).filter(([, s]) => s.decision);
+  if (decision.length > 1) {
+    throw new DesignError(`only one site can be the decision site, but ${decision.map(([n]) => n).join(' and ')} both say decision: true`, {
+      file,
+    });
+  }
+  const dir = path.dirname(file);
+  return {
+    name: data.name,
+    ...(data.description ? { description: data.description } : {}),
+    source: data.source,
+    sites: Object.entries(data.sites).map(([name, s]) => ({ ...s, name })),
+    fragments: data.fragments,
+    file,
+    dir,
+    fragmentLines,
+  };
+}
+
+/** The decision site: the one marked `decision: true`, else the first site listed. */
+export function decisionSite(design: Design): SiteSpec {
+  return design.sites.find((s) => s.decision) ?? design.sites[0]!;
+}
+
+function fromZod(error: z.ZodError, file: string, lineOf: (p: PropertyKey[]) => number | undefined, raw: Record<string, unknown>): DesignError {
+  const issue = error.issues[0]!;
+  const where = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+  let fragment: string | undefined;
+  if (issue.path[0] === 'fragments' && typeof issue.path[1] === 'number') {
+    const f = (raw.fragments as Array<Record<string, unknown>> | undefined)?.[issue.path[1]];
+    if (f && typeof f.name === 'string') fragment = f.name;
+  }
+  let message = issue.message;
+  if (issue.code === 'unrecognized_keys') message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
+  if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) message = 'is required';
+  const line = lineOf(issue.path);
+  return new DesignError(`${where ? `${where}: ` : ''}${message}`, {
+    file,
+    ...(line ? { line } : {}),
+    ...(fragment ? { fragment } : {}),
+  });
+}
