@@ -310,8 +310,19 @@ const INTEGER_BITS: Record<number, [bigint, bigint]> = {
   64: [-9223372036854775808n, 9223372036854775807n],
 };
 
-/** The domain of a column type. */
+const domainCache = new WeakMap<ColumnType, Domain>();
+
+/** The domain of a column type (one shared object per type object). */
 export function domainOf(type: ColumnType): Domain {
+  let d = domainCache.get(type);
+  if (!d) {
+    d = makeDomain(type);
+    domainCache.set(type, d);
+  }
+  return d;
+}
+
+function makeDomain(type: ColumnType): Domain {
   switch (type.family) {
     case 'integer': {
       const [min, max] = INTEGER_BITS[type.bits ?? 64] ?? INTEGER_BITS[64]!;

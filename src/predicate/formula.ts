@@ -27,7 +27,7 @@ export class VariableRegistry {
   register(v: Variable): ValueSets {
     let e = this.entries.get(v.id);
     if (!e) {
-      e = { variable: v, sets: new ValueSets(domainOf(v.type)) };
+      e = { variable: v, sets: ValueSets.of(domainOf(v.type)) };
       this.entries.set(v.id, e);
     }
     return e.sets;

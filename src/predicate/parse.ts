@@ -50,16 +50,28 @@ function familiesMeet(column: TypeFamily, cast: TypeFamily | 'number'): boolean 
   return cast === column;
 }
 
-export function parsePredicate(sql: string, scope: Scope): Predicate {
-  let expr: Expr;
-  try {
-    expr = parse(sql, { entry: 'expr', locationTracking: true }) as unknown as Expr;
-    if (Array.isArray(expr)) expr = expr[0] as Expr;
-  } catch (e) {
-    const first = String((e as Error).message).split('\n').slice(0, 3).join(' ').replace(/\s+/g, ' ');
-    throw new PredicateError(`cannot parse predicate "${sql}": ${first}`, sql);
+/** Syntax trees by text: designs repeat the same predicates and CHECKs across many fragments. */
+const syntaxCache = new Map<string, Expr | PredicateError>();
+
+function syntaxOf(sql: string): Expr {
+  let cached = syntaxCache.get(sql);
+  if (!cached) {
+    try {
+      const parsed = parse(sql, { entry: 'expr', locationTracking: true }) as unknown as Expr | Expr[];
+      cached = Array.isArray(parsed) ? parsed[0]! : parsed;
+    } catch (e) {
+      const first = String((e as Error).message).split('\n').slice(0, 3).join(' ').replace(/\s+/g, ' ');
+      cached = new PredicateError(`cannot parse predicate "${sql}": ${first}`, sql);
+    }
+    if (syntaxCache.size > 10_000) syntaxCache.clear();
+    syntaxCache.set(sql, cached);
   }
-  return new PredicateParser(sql, scope).predicate(expr);
+  if (cached instanceof PredicateError) throw cached;
+  return cached;
+}
+
+export function parsePredicate(sql: string, scope: Scope): Predicate {
+  return new PredicateParser(sql, scope).predicate(syntaxOf(sql));
 }
 
 class PredicateParser {

@@ -9,7 +9,7 @@
  */
 import type { Predicate, Variable } from './ast.js';
 import { variablesOf } from './ast.js';
-import { type Domain, type Key, domainOf } from './domain.js';
+import { type Key, domainOf } from './domain.js';
 import { type Formula, Translator, VariableRegistry } from './formula.js';
 import type { ValueSet } from './value-set.js';
 
@@ -41,14 +41,8 @@ export class Witness {
   }
 }
 
-const domainCache = new WeakMap<Variable['type'], Domain>();
 function jsonOf(variable: Variable, key: Key): JsonValue {
-  let d = domainCache.get(variable.type);
-  if (!d) {
-    d = domainOf(variable.type);
-    domainCache.set(variable.type, d);
-  }
-  return d.toJson(key);
+  return domainOf(variable.type).toJson(key);
 }
 
 type Env = Map<string, ValueSet>;
@@ -122,7 +116,16 @@ export class Universe {
     for (const v of variablesOf(p).values()) this.registry.register(v);
   }
 
+  /** Translations are cached per predicate object: validation asks about the same memberships often. */
+  private readonly formulas = new WeakMap<Predicate, Partial<Record<Truth, Formula>>>();
+
   private formulaOf(g: Goal): Formula {
+    let byTruth = this.formulas.get(g.predicate);
+    if (!byTruth) this.formulas.set(g.predicate, (byTruth = {}));
+    return (byTruth[g.is] ??= this.translate(g));
+  }
+
+  private translate(g: Goal): Formula {
     const t = this.translator;
     this.registerAll(g.predicate);
     switch (g.is) {

@@ -24,9 +24,18 @@ export interface ValueSet {
 
 const flip = (b: Bound): Bound => ({ key: b.key, inclusive: !b.inclusive });
 
+const shared = new WeakMap<Domain, ValueSets>();
+
 /** All set operations of one domain. */
 export class ValueSets {
   constructor(readonly domain: Domain) {}
+
+  /** The (shared, stateless) operations of a domain. */
+  static of(domain: Domain): ValueSets {
+    let sets = shared.get(domain);
+    if (!sets) shared.set(domain, (sets = new ValueSets(domain)));
+    return sets;
+  }
 
   readonly empty: ValueSet = { nullable: false, ranges: [] };
   readonly onlyNull: ValueSet = { nullable: true, ranges: [] };
@@ -71,8 +80,12 @@ export class ValueSets {
   }
 
   isAll(s: ValueSet, nullable: boolean): boolean {
-    if (nullable && !s.nullable) return false;
-    return this.complementValues(s).ranges.length === 0;
+    if ((nullable && !s.nullable) || s.ranges.length !== 1) return false;
+    const { lo, hi } = s.ranges[0]!;
+    const d = this.domain;
+    const fromBottom = lo === undefined || (d.min !== undefined && lo.inclusive && d.compare(lo.key, d.min) === 0);
+    const toTop = hi === undefined || (d.max !== undefined && hi.inclusive && d.compare(hi.key, d.max) === 0);
+    return fromBottom && toTop;
   }
 
   contains(s: ValueSet, key: Key | null): boolean {
@@ -184,20 +197,30 @@ export class ValueSets {
     let lo = r.lo;
     let hi = r.hi;
     if (d.discrete || d.successorOnly) {
-      if (!lo && d.min !== undefined) lo = { key: d.min, inclusive: true };
-      if (lo && !lo.inclusive) lo = { key: d.succ(lo.key), inclusive: true };
-      if (lo && d.min !== undefined && d.compare(lo.key, d.min) < 0) lo = { key: d.min, inclusive: true };
+      if (lo === undefined) {
+        if (d.min !== undefined) lo = { key: d.min, inclusive: true };
+      } else {
+        if (!lo.inclusive) lo = { key: d.succ(lo.key), inclusive: true };
+        if (d.min !== undefined && d.compare(lo.key, d.min) < 0) lo = { key: d.min, inclusive: true };
+      }
     }
     if (d.discrete) {
-      if (!hi && d.max !== undefined) hi = { key: d.max, inclusive: true };
-      if (hi && !hi.inclusive) hi = { key: d.pred(hi.key), inclusive: true };
-      if (hi && d.max !== undefined && d.compare(hi.key, d.max) > 0) hi = { key: d.max, inclusive: true };
+      if (hi === undefined) {
+        if (d.max !== undefined) hi = { key: d.max, inclusive: true };
+      } else {
+        if (!hi.inclusive) hi = { key: d.pred(hi.key), inclusive: true };
+        if (d.max !== undefined && d.compare(hi.key, d.max) > 0) hi = { key: d.max, inclusive: true };
+      }
     }
-    if (lo && hi) {
+    if (lo !== undefined && hi !== undefined) {
       const c = d.compare(lo.key, hi.key);
       if (c > 0 || (c === 0 && !(lo.inclusive && hi.inclusive))) return undefined;
     }
-    return { ...(lo ? { lo } : {}), ...(hi ? { hi } : {}) };
+    if (lo === r.lo && hi === r.hi) return r;
+    const out: Range = {};
+    if (lo !== undefined) out.lo = lo;
+    if (hi !== undefined) out.hi = hi;
+    return out;
   }
 
   /** Whether some value lies strictly after range a ends and before range b starts. */

@@ -13,7 +13,7 @@
  * fragments hold that row, as in the DDB-Helper paper's trace (Table VII).
  */
 import type { ResolvedDesign, ResolvedFragment, ResolvedRelation } from '../design/resolve.js';
-import { type Goal, type JsonValue, type Key, type Predicate, Universe, domainOf } from '../predicate/index.js';
+import { type Goal, type JsonValue, type Key, type Predicate, Universe, domainOf, variablesOf } from '../predicate/index.js';
 import { type Check, type FragmentSummary, type RelationReport, type ValidationReport, summarize } from './report.js';
 
 export function validateDesign(design: ResolvedDesign): ValidationReport {
@@ -63,13 +63,18 @@ export function validateRelation(r: ResolvedRelation): RelationReport {
     };
   }
 
+  // Only a column the membership or a CHECK mentions can be fixed by them.
+  const constrained = new Set<string>();
+  for (const c of r.constraints) for (const id of variablesOf(c).keys()) constrained.add(id);
   const facts: FragmentFacts[] = r.fragments.map((fragment) => {
     const stored = new Set(fragment.columns);
     const implied = new Map<string, Key | null>();
     const empty = !universe.satisfiable(fragment.membership);
     if (!empty) {
+      const mentioned = variablesOf(fragment.membership);
       for (const column of columns) {
-        if (stored.has(column)) continue;
+        const id = variables.get(column)!.id;
+        if (stored.has(column) || !(mentioned.has(id) || constrained.has(id))) continue;
         const fixed = universe.fixedValue(fragment.membership, variables.get(column)!);
         if (fixed) implied.set(column, fixed.key);
       }
