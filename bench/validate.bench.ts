@@ -49,10 +49,34 @@ function buildCase(parents: number) {
     });
     for (const [k, region] of REGIONS.entries()) {
       const site = `S${k}`;
-      fragments.push({ name: `${parent}_${region}_A`, of: parent, where: `region = '${region}'`, columns: ['id', 'name', 'amount'], sites: [site] });
-      fragments.push({ name: `${parent}_${region}_B`, of: parent, where: `region = '${region}'`, columns: ['id', 'created'], sites: [site] });
-      fragments.push({ name: `${child}_${region}_small`, of: child, follows: `${parent}_${region}_A`, where: 'qty < 10', sites: [site] });
-      fragments.push({ name: `${child}_${region}_big`, of: child, follows: `${parent}_${region}_A`, where: 'qty >= 10', sites: [site] });
+      fragments.push({
+        name: `${parent}_${region}_A`,
+        of: parent,
+        where: `region = '${region}'`,
+        columns: ['id', 'name', 'amount'],
+        sites: [site],
+      });
+      fragments.push({
+        name: `${parent}_${region}_B`,
+        of: parent,
+        where: `region = '${region}'`,
+        columns: ['id', 'created'],
+        sites: [site],
+      });
+      fragments.push({
+        name: `${child}_${region}_small`,
+        of: child,
+        follows: `${parent}_${region}_A`,
+        where: 'qty < 10',
+        sites: [site],
+      });
+      fragments.push({
+        name: `${child}_${region}_big`,
+        of: child,
+        follows: `${parent}_${region}_A`,
+        where: 'qty >= 10',
+        sites: [site],
+      });
     }
   }
   const catalog: Catalog = { relations };
@@ -77,8 +101,12 @@ const report = validate.result;
 const problems = report.errors + report.warnings;
 console.log(`bench:validate — ${catalog.relations.length} relations, ${fragmentCount} fragments (hybrid + derived)`);
 console.log(`  baseline: load design file (YAML + schema)   ${load.ms.toFixed(1)} ms`);
-console.log(`  resolve (parse + type predicates)            ${resolve.ms.toFixed(1)} ms   ${(resolve.ms / load.ms).toFixed(2)}× baseline`);
-console.log(`  static validation (all three rules)          ${validate.ms.toFixed(1)} ms   ${(validate.ms / load.ms).toFixed(2)}× baseline`);
+console.log(
+  `  resolve (parse + type predicates)            ${resolve.ms.toFixed(1)} ms   ${(resolve.ms / load.ms).toFixed(2)}× baseline`,
+);
+console.log(
+  `  static validation (all three rules)          ${validate.ms.toFixed(1)} ms   ${(validate.ms / load.ms).toFixed(2)}× baseline`,
+);
 console.log(`  total                                        ${(load.ms + resolve.ms + validate.ms).toFixed(1)} ms`);
 console.log(`  result: ${report.valid ? 'valid' : 'INVALID'} (${problems} problems; expected valid with 0)`);
 if (!report.valid || problems > 0) process.exitCode = 1;

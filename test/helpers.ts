@@ -25,7 +25,12 @@ export function scopeOf(vars: Variable[]): Scope {
   };
 }
 
-export function relation(name: string, columns: Array<[string, ColumnType, boolean?]>, pk: string[], extra: Partial<Relation> = {}): Relation {
+export function relation(
+  name: string,
+  columns: Array<[string, ColumnType, boolean?]>,
+  pk: string[],
+  extra: Partial<Relation> = {},
+): Relation {
   const cols: Column[] = columns.map(([n, type, nullable]) => ({ name: n, type, nullable: nullable ?? !pk.includes(n) }));
   return { name, columns: cols, primaryKey: pk, foreignKeys: [], checks: [], ...extra };
 }

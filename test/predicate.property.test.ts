@@ -5,7 +5,16 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Goal, type Key, type Predicate, type Row, type Truth, Universe, evaluate, parsePredicate } from '../src/predicate/index.js';
+import {
+  type Goal,
+  type Key,
+  type Predicate,
+  type Row,
+  type Truth,
+  Universe,
+  evaluate,
+  parsePredicate,
+} from '../src/predicate/index.js';
 import { T, scopeOf, variable } from './helpers.js';
 
 const a = variable('a', T.int);
@@ -35,10 +44,12 @@ const atom: fc.Arbitrary<string> = fc.oneof(
   fc.tuple(cmpOp, decConst).map(([op, v]) => `c ${op} ${v}`),
   fc.tuple(fc.boolean(), intConst, intConst).map(([neg, lo, hi]) => `a ${neg ? 'NOT ' : ''}BETWEEN ${lo} AND ${hi}`),
   fc.tuple(fc.boolean(), decConst, decConst).map(([neg, lo, hi]) => `c ${neg ? 'NOT ' : ''}BETWEEN ${lo} AND ${hi}`),
-  fc.tuple(fc.boolean(), fc.array(intConst, { minLength: 1, maxLength: 3 }), fc.boolean()).map(
-    ([neg, vs, withNull]) => `a ${neg ? 'NOT IN' : 'IN'} (${[...vs, ...(withNull ? ['NULL'] : [])].join(', ')})`,
-  ),
-  fc.tuple(fc.boolean(), fc.array(textConst, { minLength: 1, maxLength: 3 })).map(([neg, vs]) => `b ${neg ? 'NOT IN' : 'IN'} (${vs.join(', ')})`),
+  fc
+    .tuple(fc.boolean(), fc.array(intConst, { minLength: 1, maxLength: 3 }), fc.boolean())
+    .map(([neg, vs, withNull]) => `a ${neg ? 'NOT IN' : 'IN'} (${[...vs, ...(withNull ? ['NULL'] : [])].join(', ')})`),
+  fc
+    .tuple(fc.boolean(), fc.array(textConst, { minLength: 1, maxLength: 3 }))
+    .map(([neg, vs]) => `b ${neg ? 'NOT IN' : 'IN'} (${vs.join(', ')})`),
   fc.tuple(fc.constantFrom('a', 'b', 'c', 'd', 'e'), fc.boolean()).map(([col, neg]) => `${col} IS ${neg ? 'NOT ' : ''}NULL`),
   fc.constantFrom('d', 'NOT d', 'd = TRUE', 'd <> FALSE', 'a = NULL', 'TRUE', 'FALSE', 'NULL'),
 );
@@ -50,7 +61,9 @@ const predicateSql: fc.Arbitrary<string> = fc.letrec<{ p: string }>((tie) => ({
     fc.tuple(tie('p'), tie('p')).map(([x, y]) => `(${x}) AND (${y})`),
     fc.tuple(tie('p'), tie('p')).map(([x, y]) => `(${x}) OR (${y})`),
     tie('p').map((x) => `NOT (${x})`),
-    fc.tuple(tie('p'), fc.constantFrom('IS TRUE', 'IS NOT TRUE', 'IS FALSE', 'IS NOT FALSE', 'IS NULL')).map(([x, t]) => `(${x}) ${t}`),
+    fc
+      .tuple(tie('p'), fc.constantFrom('IS TRUE', 'IS NOT TRUE', 'IS FALSE', 'IS NOT FALSE', 'IS NULL'))
+      .map(([x, t]) => `(${x}) ${t}`),
   ),
 })).p;
 
@@ -76,7 +89,14 @@ function* allRows(): Generator<Row> {
     for (const vb of POOL.b!)
       for (const vc of POOL.c!)
         for (const vd of POOL.d!)
-          for (const ve of POOL.e!) yield new Map<string, Key | null>([['a', va], ['b', vb], ['c', vc], ['d', vd], ['e', ve]]);
+          for (const ve of POOL.e!)
+            yield new Map<string, Key | null>([
+              ['a', va],
+              ['b', vb],
+              ['c', vc],
+              ['d', vd],
+              ['e', ve],
+            ]);
 }
 
 function bruteForce(goals: Goal[], constraints: Predicate[]): Row | undefined {
@@ -97,22 +117,29 @@ function rowOf(witness: Map<string, Key | null>): Row {
 describe('predicate reasoning agrees with brute force', () => {
   it('finds a row exactly when one exists, and its witness is a witness', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(predicateSql, truth), { minLength: 1, maxLength: 4 }), fc.option(predicateSql, { nil: undefined }), (goalSpecs, checkSql) => {
-        const goals: Goal[] = goalSpecs.map(([sql, is]) => ({ predicate: parsePredicate(sql, scope), is }));
-        const constraints = checkSql ? [parsePredicate(checkSql, scope)] : [];
-        const universe = new Universe(constraints);
-        const witness = universe.findRow(goals, { show: [a, b, c, d, e] });
-        const expected = bruteForce(goals, constraints);
-        if (witness === null) {
-          expect(expected, `solver found no row but ${JSON.stringify([...(expected ?? [])], (_, v) => (typeof v === 'bigint' ? String(v) : v))} is one`).toBeUndefined();
-        } else {
-          const row = rowOf(new Map([...witness.values].map(([id, { key }]) => [id, key])));
-          for (const g of goals) expect(holds(g.is, evaluate(g.predicate, row))).toBe(true);
-          for (const k of constraints) expect(evaluate(k, row)).not.toBe(false);
-          // The solver may pick values outside the pool (e.g. a = 1000); brute force then has a twin in its region.
-          expect(expected).toBeDefined();
-        }
-      }),
+      fc.property(
+        fc.array(fc.tuple(predicateSql, truth), { minLength: 1, maxLength: 4 }),
+        fc.option(predicateSql, { nil: undefined }),
+        (goalSpecs, checkSql) => {
+          const goals: Goal[] = goalSpecs.map(([sql, is]) => ({ predicate: parsePredicate(sql, scope), is }));
+          const constraints = checkSql ? [parsePredicate(checkSql, scope)] : [];
+          const universe = new Universe(constraints);
+          const witness = universe.findRow(goals, { show: [a, b, c, d, e] });
+          const expected = bruteForce(goals, constraints);
+          if (witness === null) {
+            expect(
+              expected,
+              `solver found no row but ${JSON.stringify([...(expected ?? [])], (_, v) => (typeof v === 'bigint' ? String(v) : v))} is one`,
+            ).toBeUndefined();
+          } else {
+            const row = rowOf(new Map([...witness.values].map(([id, { key }]) => [id, key])));
+            for (const g of goals) expect(holds(g.is, evaluate(g.predicate, row))).toBe(true);
+            for (const k of constraints) expect(evaluate(k, row)).not.toBe(false);
+            // The solver may pick values outside the pool (e.g. a = 1000); brute force then has a twin in its region.
+            expect(expected).toBeDefined();
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -123,9 +150,21 @@ describe('predicate reasoning agrees with brute force', () => {
         const p = parsePredicate(ps, scope);
         const q = parsePredicate(qs, scope);
         const u = new Universe();
-        const counter = bruteForce([{ predicate: p, is: 'true' }, { predicate: q, is: 'notTrue' }], []);
+        const counter = bruteForce(
+          [
+            { predicate: p, is: 'true' },
+            { predicate: q, is: 'notTrue' },
+          ],
+          [],
+        );
         expect(u.implies(p, q)).toBe(counter === undefined);
-        const back = bruteForce([{ predicate: q, is: 'true' }, { predicate: p, is: 'notTrue' }], []);
+        const back = bruteForce(
+          [
+            { predicate: q, is: 'true' },
+            { predicate: p, is: 'notTrue' },
+          ],
+          [],
+        );
         expect(u.equivalent(p, q)).toBe(counter === undefined && back === undefined);
       }),
       { numRuns: 300 },

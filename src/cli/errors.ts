@@ -16,6 +16,8 @@ export function reportError(e: unknown, stderr: (s: string) => void): number {
     return ExitCode.unusable;
   }
   const err = e instanceof Error ? e : new Error(String(e));
-  stderr(`${pc.red('ddbkit: internal error:')} ${err.message}\n${err.stack ?? ''}\nThis is a bug in ddbkit; please report it with the command you ran.\n`);
+  stderr(
+    `${pc.red('ddbkit: internal error:')} ${err.message}\n${err.stack ?? ''}\nThis is a bug in ddbkit; please report it with the command you ran.\n`,
+  );
   return ExitCode.internal;
 }

@@ -30,7 +30,9 @@ export async function loadDesign(file: string): Promise<Design> {
     text = await readFile(absolute, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new DesignError(code === 'ENOENT' ? 'design file not found' : `cannot read the design file (${code})`, { file: absolute });
+    throw new DesignError(code === 'ENOENT' ? 'design file not found' : `cannot read the design file (${code})`, {
+      file: absolute,
+    });
   }
   return parseDesign(text, absolute);
 }
@@ -70,9 +72,12 @@ export function parseDesign(text: string, file: string): Design {
   });
   const decision = Object.entries(data.sites).filter(([, s]) => s.decision);
   if (decision.length > 1) {
-    throw new DesignError(`only one site can be the decision site, but ${decision.map(([n]) => n).join(' and ')} both say decision: true`, {
-      file,
-    });
+    throw new DesignError(
+      `only one site can be the decision site, but ${decision.map(([n]) => n).join(' and ')} both say decision: true`,
+      {
+        file,
+      },
+    );
   }
   const dir = path.dirname(file);
   return {
@@ -92,9 +97,17 @@ export function decisionSite(design: Design): SiteSpec {
   return design.sites.find((s) => s.decision) ?? design.sites[0]!;
 }
 
-function fromZod(error: z.ZodError, file: string, lineOf: (p: PropertyKey[]) => number | undefined, raw: Record<string, unknown>): DesignError {
+function fromZod(
+  error: z.ZodError,
+  file: string,
+  lineOf: (p: PropertyKey[]) => number | undefined,
+  raw: Record<string, unknown>,
+): DesignError {
   const issue = error.issues[0]!;
-  const where = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+  const where = issue.path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+    .join('')
+    .replace(/^\./, '');
   let fragment: string | undefined;
   if (issue.path[0] === 'fragments' && typeof issue.path[1] === 'number') {
     const f = (raw.fragments as Array<Record<string, unknown>> | undefined)?.[issue.path[1]];

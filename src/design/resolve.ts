@@ -4,7 +4,15 @@
  * fragment gets its *membership predicate*: the condition, over the relation's columns and (for
  * derived fragments) its ancestors' columns reached through foreign keys, that puts a row in it.
  */
-import { type Catalog, type Column, type ForeignKey, type Relation, findColumn, findRelation, sameName } from '../catalog/types.js';
+import {
+  type Catalog,
+  type Column,
+  type ForeignKey,
+  type Relation,
+  findColumn,
+  findRelation,
+  sameName,
+} from '../catalog/types.js';
 import {
   type Predicate,
   PredicateError,
@@ -103,11 +111,18 @@ export function resolveDesign(design: Design, catalog: Catalog): ResolvedDesign 
     }
     const relation = findRelation(catalog, spec.of);
     if (!relation) {
-      throw new DesignError(`unknown relation ${spec.of}; the source has ${catalog.relations.map((r) => r.name).join(', ') || 'no tables'}`, at(spec));
+      throw new DesignError(
+        `unknown relation ${spec.of}; the source has ${catalog.relations.map((r) => r.name).join(', ') || 'no tables'}`,
+        at(spec),
+      );
     }
     const sites = spec.sites.map((name) => {
       const site = siteByName.get(name.toLowerCase());
-      if (!site) throw new DesignError(`unknown site ${name}; the design's sites are ${design.sites.map((s) => s.name).join(', ')}`, at(spec));
+      if (!site)
+        throw new DesignError(
+          `unknown site ${name}; the design's sites are ${design.sites.map((s) => s.name).join(', ')}`,
+          at(spec),
+        );
       return site;
     });
     if (new Set(sites).size !== sites.length) throw new DesignError('a site is listed twice in sites', at(spec));
@@ -145,7 +160,9 @@ export function resolveDesign(design: Design, catalog: Catalog): ResolvedDesign 
       parent = { fragment: parentFragment, foreignKey };
     }
 
-    const membership = parent ? and(foreignKeyPresent(relation, parent.foreignKey), lift(relation, parent), where ?? TRUE) : (where ?? TRUE);
+    const membership = parent
+      ? and(foreignKeyPresent(relation, parent.foreignKey), lift(relation, parent), where ?? TRUE)
+      : (where ?? TRUE);
     const fragment: ResolvedFragment = {
       name: spec.name,
       spec,
@@ -175,8 +192,17 @@ export function resolveDesign(design: Design, catalog: Catalog): ResolvedDesign 
 function chooseForeignKey(child: Relation, parent: Relation, spec: FragmentSpec, error: (m: string) => Error): ForeignKey {
   let candidates = child.foreignKeys.filter((fk) => sameName(fk.references.relation, parent.name));
   if (spec.via) {
-    const via = spec.via.map((v) => v.toLowerCase()).sort().join(',');
-    candidates = candidates.filter((fk) => fk.columns.map((c) => c.toLowerCase()).sort().join(',') === via);
+    const via = spec.via
+      .map((v) => v.toLowerCase())
+      .sort()
+      .join(',');
+    candidates = candidates.filter(
+      (fk) =>
+        fk.columns
+          .map((c) => c.toLowerCase())
+          .sort()
+          .join(',') === via,
+    );
     if (candidates.length === 0) throw error(`no foreign key (${spec.via.join(', ')}) from ${child.name} to ${parent.name}`);
   }
   if (candidates.length === 0) {
@@ -192,9 +218,7 @@ function chooseForeignKey(child: Relation, parent: Relation, spec: FragmentSpec,
 /** `fk IS NOT NULL` for every column of the key: a child whose key is NULL has no parent to follow. */
 function foreignKeyPresent(child: Relation, fk: ForeignKey): Predicate {
   const scope = relationScope(child);
-  return and(
-    ...fk.columns.map((c): Predicate => ({ kind: 'isNull', variable: scope.resolve(c)!, negated: true })),
-  );
+  return and(...fk.columns.map((c): Predicate => ({ kind: 'isNull', variable: scope.resolve(c)!, negated: true })));
 }
 
 /**
@@ -236,7 +260,10 @@ function parseChecks(relation: Relation, ignored: string[]): Predicate[] {
  * ancestors' lifted through the foreign keys. A conjunction of CHECKs is never FALSE exactly when
  * none of them is, so each ancestor's CHECKs can be lifted as one conjunction.
  */
-function constraintsFor(relation: Relation, fragments: ResolvedFragment[]): { constraints: Predicate[]; ignoredChecks: string[] } {
+function constraintsFor(
+  relation: Relation,
+  fragments: ResolvedFragment[],
+): { constraints: Predicate[]; ignoredChecks: string[] } {
   const ignoredChecks: string[] = [];
   const constraints = parseChecks(relation, ignoredChecks);
   const ancestorChecks = (f: ResolvedFragment): Predicate => {

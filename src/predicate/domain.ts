@@ -83,9 +83,7 @@ function describe(lit: Literal): string {
 }
 
 function mismatch(lit: Literal, type: ColumnType, why?: string): LiteralTypeError {
-  return new LiteralTypeError(
-    `${describe(lit)} is not a value of type ${type.sqlType}${why ? ` (${why})` : ''}`,
-  );
+  return new LiteralTypeError(`${describe(lit)} is not a value of type ${type.sqlType}${why ? ` (${why})` : ''}`);
 }
 
 /** A number literal, or a string literal that reads as one (PostgreSQL coerces an untyped string literal). */
@@ -149,7 +147,11 @@ function denseNumberDomain(type: ColumnType): Domain {
     between: (a, b) => midpoint(a as Decimal, b as Decimal),
     above: (k) => addInteger(k as Decimal, 1n),
     below: (k) => addInteger(k as Decimal, -1n),
-    niceValues: () => [{ n: 0n, scale: 0 }, { n: 1n, scale: 0 }, { n: -1n, scale: 0 }],
+    niceValues: () => [
+      { n: 0n, scale: 0 },
+      { n: 1n, scale: 0 },
+      { n: -1n, scale: 0 },
+    ],
     fromLiteral: (lit) => ({ key: decimalOf(lit, type, true), exact: true }),
     toJson: (k) => Number(decimalToString(k as Decimal)),
     toSql: (k) => decimalToString(k as Decimal),
@@ -189,8 +191,7 @@ function textDomain(type: ColumnType, ordered: boolean): Domain {
 const DAY_MS = 86_400_000;
 const DATE_TEXT = /^(\d{4})-(\d{2})-(\d{2})/;
 const TIME_TEXT = /^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?/;
-const TIMESTAMP_TEXT =
-  /^(\d{4}-\d{2}-\d{2})(?:[ T](\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?))?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+const TIMESTAMP_TEXT = /^(\d{4}-\d{2}-\d{2})(?:[ T](\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?))?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 
 function daysOf(text: string): bigint | undefined {
   const m = DATE_TEXT.exec(text);
@@ -257,7 +258,8 @@ function temporalDomain(type: ColumnType): Domain {
     const rest = k - days * 86_400_000_000n;
     return `${dateText(days)}T${timeText(rest)}${family === 'timestamptz' ? 'Z' : ''}`;
   };
-  const sqlKeyword = family === 'date' ? 'DATE' : family === 'time' ? 'TIME' : family === 'timestamptz' ? 'TIMESTAMPTZ' : 'TIMESTAMP';
+  const sqlKeyword =
+    family === 'date' ? 'DATE' : family === 'time' ? 'TIME' : family === 'timestamptz' ? 'TIMESTAMPTZ' : 'TIMESTAMP';
   const epoch2024 = family === 'date' ? 19723n : family === 'time' ? 12n * 3_600_000_000n : 19723n * 86_400_000_000n;
   return {
     family,

@@ -32,7 +32,25 @@ const FLIPPED: Record<CompareOp, CompareOp> = { '=': '=', '<>': '<>', '<': '>', 
 /** The family a cast target belongs to, to check that `'…'::date` meets a date column. */
 function castFamily(typeName: string): TypeFamily | 'number' | undefined {
   const t = typeName.toLowerCase().replace(/\(.*$/, '').trim();
-  if (['int', 'int2', 'int4', 'int8', 'integer', 'smallint', 'bigint', 'numeric', 'decimal', 'real', 'float', 'float4', 'float8', 'double precision'].includes(t)) return 'number';
+  if (
+    [
+      'int',
+      'int2',
+      'int4',
+      'int8',
+      'integer',
+      'smallint',
+      'bigint',
+      'numeric',
+      'decimal',
+      'real',
+      'float',
+      'float4',
+      'float8',
+      'double precision',
+    ].includes(t)
+  )
+    return 'number';
   if (['text', 'varchar', 'character varying', 'char', 'character', 'bpchar', 'name', 'citext'].includes(t)) return 'text';
   if (['bool', 'boolean'].includes(t)) return 'boolean';
   if (t === 'date') return 'date';
@@ -60,7 +78,11 @@ function syntaxOf(sql: string): Expr {
       const parsed = parse(sql, { entry: 'expr', locationTracking: true }) as unknown as Expr | Expr[];
       cached = Array.isArray(parsed) ? parsed[0]! : parsed;
     } catch (e) {
-      const first = String((e as Error).message).split('\n').slice(0, 3).join(' ').replace(/\s+/g, ' ');
+      const first = String((e as Error).message)
+        .split('\n')
+        .slice(0, 3)
+        .join(' ')
+        .replace(/\s+/g, ' ');
       cached = new PredicateError(`cannot parse predicate "${sql}": ${first}`, sql);
     }
     if (syntaxCache.size > 10_000) syntaxCache.clear();
@@ -155,20 +177,27 @@ class PredicateParser {
       return this.inList(this.variable(this.unwrapCast(e.left)), items, e.op === 'NOT IN');
     }
     const op = COMPARE_OPS[e.op];
-    if (!op) return this.fail(`operator ${e.op} is not supported in predicates (supported: = <> < <= > >= BETWEEN IN IS NULL AND OR NOT)`);
+    if (!op)
+      return this.fail(
+        `operator ${e.op} is not supported in predicates (supported: = <> < <= > >= BETWEEN IN IS NULL AND OR NOT)`,
+      );
     // `col = ANY (ARRAY[…])` and `col <> ALL (ARRAY[…])`: how PostgreSQL prints IN lists in CHECKs.
     if (e.right.type === 'call' && ['any', 'all'].includes(e.right.function.name.toLowerCase())) {
       const quantifier = e.right.function.name.toLowerCase();
       const array = this.unwrapCast(e.right.args[0] as Expr);
       if (array.type !== 'array') this.fail(`${quantifier.toUpperCase()} needs an ARRAY[…] of values`);
-      if (op === '=' && quantifier === 'any') return this.inList(this.variable(this.unwrapCast(e.left)), array.expressions, false);
-      if (op === '<>' && quantifier === 'all') return this.inList(this.variable(this.unwrapCast(e.left)), array.expressions, true);
+      if (op === '=' && quantifier === 'any')
+        return this.inList(this.variable(this.unwrapCast(e.left)), array.expressions, false);
+      if (op === '<>' && quantifier === 'all')
+        return this.inList(this.variable(this.unwrapCast(e.left)), array.expressions, true);
       return this.fail(`${e.op} ${quantifier.toUpperCase()} (…) is not supported`);
     }
     const left = this.unwrapCast(e.left);
     const right = this.unwrapCast(e.right);
     if (left.type === 'ref' && right.type === 'ref') {
-      return this.fail(`comparing two columns (${this.text(e)}) is not supported: fragment predicates compare a column with a value`);
+      return this.fail(
+        `comparing two columns (${this.text(e)}) is not supported: fragment predicates compare a column with a value`,
+      );
     }
     if (left.type === 'ref') return this.compare(this.variable(left), op, e.right);
     if (right.type === 'ref') return this.compare(this.variable(right), FLIPPED[op], e.left);

@@ -85,7 +85,12 @@ export class Universe {
 
   /** Whether every row on which p is TRUE makes q TRUE as well. */
   implies(p: Predicate, q: Predicate): boolean {
-    return this.findRow([{ predicate: p, is: 'true' }, { predicate: q, is: 'notTrue' }]) === null;
+    return (
+      this.findRow([
+        { predicate: p, is: 'true' },
+        { predicate: q, is: 'notTrue' },
+      ]) === null
+    );
   }
 
   /** Whether p and q are TRUE on exactly the same rows (they select the same fragment). */

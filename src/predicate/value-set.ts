@@ -49,7 +49,13 @@ export class ValueSets {
   }
 
   points(keys: Key[]): ValueSet {
-    return this.union(this.empty, this.make(false, keys.map((key) => ({ lo: { key, inclusive: true }, hi: { key, inclusive: true } }))));
+    return this.union(
+      this.empty,
+      this.make(
+        false,
+        keys.map((key) => ({ lo: { key, inclusive: true }, hi: { key, inclusive: true } })),
+      ),
+    );
   }
 
   /** Values v with `v op key` true; an inexact key is the representable value just below the literal. */
@@ -161,7 +167,9 @@ export class ValueSets {
     const d = this.domain;
     for (const r of s.ranges) {
       if (d.family === 'text' && r.lo && r.lo.key !== '') {
-        const base = (r.lo.key as string).replace(/\u0001+$/, '');
+        // Strip the U+0001 successors that exclusive bounds leave, to propose readable strings.
+        let base = r.lo.key as string;
+        while (base.endsWith('\u0001')) base = base.slice(0, -1);
         for (const k of [`${base}x`, `${base}A`, `${base} other`]) if (this.inRange(r, k)) return k;
       }
     }

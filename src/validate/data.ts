@@ -20,8 +20,12 @@ export function membershipSql(f: ResolvedFragment, alias: string, depth = 0): st
   if (f.parent) {
     const { fragment: parent, foreignKey } = f.parent;
     const p = `p${depth + 1}`;
-    const join = foreignKey.columns.map((c, i) => `${p}.${q(foreignKey.references.columns[i]!)} = ${alias}.${q(c)}`).join(' AND ');
-    parts.push(`EXISTS (SELECT 1 FROM ${q(parent.relation.name)} AS ${p} WHERE ${join} AND (${membershipSql(parent, p, depth + 1)}))`);
+    const join = foreignKey.columns
+      .map((c, i) => `${p}.${q(foreignKey.references.columns[i]!)} = ${alias}.${q(c)}`)
+      .join(' AND ');
+    parts.push(
+      `EXISTS (SELECT 1 FROM ${q(parent.relation.name)} AS ${p} WHERE ${join} AND (${membershipSql(parent, p, depth + 1)}))`,
+    );
   }
   return parts.length === 0 ? 'TRUE' : parts.map((x) => `(${x})`).join(' AND ');
 }
@@ -50,12 +54,16 @@ export async function checkRelationData(
 
   const provides = (c: string) => all.filter((i) => fragments[i]!.columns.includes(c) || implied(fragments[i]!).has(c));
   const cellColumns = columns.length === key.length ? columns : columns.filter((c) => !relation.primaryKey.includes(c));
-  const storing = (c: string, which: (f: ResolvedFragment) => boolean) => all.filter((i) => fragments[i]!.columns.includes(c) && which(fragments[i]!));
+  const storing = (c: string, which: (f: ResolvedFragment) => boolean) =>
+    all.filter((i) => fragments[i]!.columns.includes(c) && which(fragments[i]!));
 
   const none = `(${sum(all)}) = 0`;
   const missing = `(${sum(all)}) > 0 AND (${columns.map((c) => `(${sum(provides(c))}) = 0`).join(' OR ')})`;
   const twice = (which: (f: ResolvedFragment) => boolean) => {
-    const conds = cellColumns.map((c) => storing(c, which)).filter((ix) => ix.length >= 2).map((ix) => `(${sum(ix)}) >= 2`);
+    const conds = cellColumns
+      .map((c) => storing(c, which))
+      .filter((ix) => ix.length >= 2)
+      .map((ix) => `(${sum(ix)}) >= 2`);
     return conds.length ? conds.join(' OR ') : 'FALSE';
   };
   const duplicatedForbidden = twice((f) => !f.overlapAllowed);
@@ -104,7 +112,12 @@ export async function checkRelationData(
 
   const forbidden = n('twice_forbidden');
   const allowed = n('twice_allowed');
-  const disjointSamples = forbidden > 0 ? await samples(duplicatedForbidden) : allowed > 0 ? await samples(`(${duplicatedAny}) AND NOT (${duplicatedForbidden})`) : [];
+  const disjointSamples =
+    forbidden > 0
+      ? await samples(duplicatedForbidden)
+      : allowed > 0
+        ? await samples(`(${duplicatedAny}) AND NOT (${duplicatedForbidden})`)
+        : [];
   checks.push({
     rule: 'disjointness',
     ok: forbidden === 0 && allowed === 0,

@@ -20,7 +20,9 @@ function relationTrace(r: RelationReport, out: string[]): void {
   const errors = r.checks.filter((c) => !c.ok && c.severity === 'error').length;
   const warnings = r.checks.filter((c) => !c.ok && c.severity === 'warning').length;
   const verdict = errors ? pc.red('invalid') : warnings ? pc.yellow('valid, with warnings') : pc.green('valid');
-  out.push(`${pc.bold(`Fragmentation of ${r.relation}`)} — ${r.fragments.length} fragment${r.fragments.length === 1 ? '' : 's'} — ${verdict}`);
+  out.push(
+    `${pc.bold(`Fragmentation of ${r.relation}`)} — ${r.fragments.length} fragment${r.fragments.length === 1 ? '' : 's'} — ${verdict}`,
+  );
   const width = Math.max(0, ...r.fragments.map((f) => f.name.length));
   for (const f of r.fragments) {
     const replicas = f.sites.length > 1 ? ` (${f.replication ?? 'sync'} replicas)` : '';

@@ -31,7 +31,11 @@ export async function validateDesignFile(file: string, options: ValidateOptions 
   }
 }
 
-export async function validateWithSource(design: Design, source: SourceDatabase, options: ValidateOptions = {}): Promise<ValidationRun> {
+export async function validateWithSource(
+  design: Design,
+  source: SourceDatabase,
+  options: ValidateOptions = {},
+): Promise<ValidationRun> {
   const resolved = resolveDesign(design, source.catalog);
   let report = validateDesign(resolved);
   if (options.data) {

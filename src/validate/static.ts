@@ -145,9 +145,7 @@ export function validateRelation(r: ResolvedRelation): RelationReport {
       });
     }
   }
-  const orphan = universe.findRow(
-    facts.map((f) => ({ predicate: f.fragment.membership, is: 'notTrue' as const })),
-  );
+  const orphan = universe.findRow(facts.map((f) => ({ predicate: f.fragment.membership, is: 'notTrue' as const })));
   if (orphan) {
     const json = orphan.toJson();
     checks.push({
@@ -270,7 +268,10 @@ export function validateRelation(r: ResolvedRelation): RelationReport {
 }
 
 /** Groups fragments whose memberships select the same rows; most specific groups first. */
-function horizontalClasses(facts: FragmentFacts[], universe: Universe): Array<{ predicate: Predicate; members: FragmentFacts[] }> {
+function horizontalClasses(
+  facts: FragmentFacts[],
+  universe: Universe,
+): Array<{ predicate: Predicate; members: FragmentFacts[] }> {
   const classes: Array<{ predicate: Predicate; members: FragmentFacts[] }> = [];
   for (const f of facts) {
     const home = classes.find((c) => universe.equivalent(c.predicate, f.fragment.membership));
@@ -278,9 +279,13 @@ function horizontalClasses(facts: FragmentFacts[], universe: Universe): Array<{ 
     else classes.push({ predicate: f.fragment.membership, members: [f] });
   }
   // A class that implies another is more specific: check it first (stable otherwise).
-  const depth = (c: (typeof classes)[number]) => classes.filter((o) => o !== c && universe.implies(c.predicate, o.predicate)).length;
+  const depth = (c: (typeof classes)[number]) =>
+    classes.filter((o) => o !== c && universe.implies(c.predicate, o.predicate)).length;
   const depths = new Map(classes.map((c) => [c, depth(c)]));
-  return classes.map((c, i) => ({ c, i })).sort((x, y) => depths.get(y.c)! - depths.get(x.c)! || x.i - y.i).map((x) => x.c);
+  return classes
+    .map((c, i) => ({ c, i }))
+    .sort((x, y) => depths.get(y.c)! - depths.get(x.c)! || x.i - y.i)
+    .map((x) => x.c);
 }
 
 function impliedText(f: FragmentFacts): string {
@@ -315,7 +320,9 @@ function reconstructionExpression(
   // the columns, or no other slice contains it (so its missing columns are a completeness failure,
   // not a sign that a vertical fragment spanning slices provides them).
   const nested = (i: number) =>
-    liveClasses.some((other, j) => j !== i && universe.implies(liveClasses[i]![0]!.fragment.membership, other[0]!.fragment.membership));
+    liveClasses.some(
+      (other, j) => j !== i && universe.implies(liveClasses[i]![0]!.fragment.membership, other[0]!.fragment.membership),
+    );
   const selfContained = liveClasses.every(
     (members, i) => columns.every((col) => members.some((m) => m.provides.has(col))) || !nested(i),
   );
@@ -353,7 +360,9 @@ function fragmentSummary(f: FragmentFacts): FragmentSummary {
 }
 
 export function describeRow(row: Record<string, JsonValue>): string {
-  const parts = Object.entries(row).map(([k, v]) => `${k} = ${v === null ? 'NULL' : typeof v === 'string' ? `'${v}'` : String(v)}`);
+  const parts = Object.entries(row).map(
+    ([k, v]) => `${k} = ${v === null ? 'NULL' : typeof v === 'string' ? `'${v}'` : String(v)}`,
+  );
   return parts.length === 0 ? 'any row' : `{${parts.join(', ')}}`;
 }
 

@@ -7,7 +7,9 @@ import type { Io } from '../io.js';
 export function registerValidate(program: Command, io: Io): void {
   program
     .command('validate')
-    .description('check a design: reconstruction, completeness and disjointness, proven on the predicates (and with --data counted on the rows)')
+    .description(
+      'check a design: reconstruction, completeness and disjointness, proven on the predicates (and with --data counted on the rows)',
+    )
     .argument('<design>', 'the design file (YAML or JSON)')
     .option('--data', "also check the rules on the source's actual rows")
     .option('--json', 'print the report as JSON')
