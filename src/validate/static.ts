@@ -174,37 +174,55 @@ export function validateRelation(r: ResolvedRelation): RelationReport {
     const slice = cls.predicate;
     const members = cls.members.map((f) => f.fragment);
     const exclude: Goal[] = covered.filter((p) => universe.implies(p, slice)).map((p) => ({ predicate: p, is: 'notTrue' }));
-    const missingColumns: string[] = [];
-    let witness: Record<string, JsonValue> | undefined;
+    // Columns missing in this slice, grouped so that each group's witness row really lacks every
+    // column of the group (a row lacking `a` may well have `b` stored elsewhere).
+    const base: Goal[] = [{ predicate: slice, is: 'true' }, ...exclude];
+    const groups: Array<{ columns: string[]; goals: Goal[]; witness: Record<string, JsonValue> }> = [];
     for (const column of columns) {
-      const holders = facts.filter((f) => f.provides.has(column));
-      const row = universe.findRow([
-        { predicate: slice, is: 'true' },
-        ...exclude,
-        ...holders.map((f) => ({ predicate: f.fragment.membership, is: 'notTrue' as const })),
-      ]);
-      if (row) {
-        missingColumns.push(column);
-        witness ??= row.toJson();
-      }
+      const lacks: Goal[] = facts
+        .filter((f) => f.provides.has(column))
+        .map((f) => ({ predicate: f.fragment.membership, is: 'notTrue' }));
+      const joined = groups.find((g) => {
+        const row = universe.findRow([...g.goals, ...lacks]);
+        if (row) {
+          g.columns.push(column);
+          g.goals.push(...lacks);
+          g.witness = row.toJson();
+        }
+        return row !== null;
+      });
+      if (joined) continue;
+      const row = universe.findRow([...base, ...lacks]);
+      if (row) groups.push({ columns: [column], goals: [...base, ...lacks], witness: row.toJson() });
     }
     covered.push(slice);
     if (cls.members.every((f) => f.empty)) continue;
     const sites = sitesOf(members);
     const where = `${sites.length === 1 ? `at site ${sites[0]}` : `on sites ${list(sites)}`} (${list(members.map((f) => f.name))})`;
-    checks.push({
-      rule: 'completeness',
-      ok: missingColumns.length === 0,
-      severity: 'error',
-      basis: 'static',
-      ...(sites.length === 1 ? { site: sites[0] } : {}),
-      fragments: members.map((f) => f.name),
-      message:
-        missingColumns.length === 0
-          ? `complete ${where}: every column of these rows is stored`
-          : `incomplete ${where}: for rows such as ${describeRow(witness!)}, column${missingColumns.length > 1 ? 's' : ''} ${list(missingColumns)} ${missingColumns.length > 1 ? 'are' : 'is'} stored in no fragment (${columns.length} columns in ${relation.name}, ${columns.length - missingColumns.length} distributed)`,
-      ...(missingColumns.length ? { columns: missingColumns, counterexample: witness! } : {}),
-    });
+    const attribution = { ...(sites.length === 1 ? { site: sites[0] } : {}), fragments: members.map((f) => f.name) };
+    if (groups.length === 0) {
+      checks.push({
+        rule: 'completeness',
+        ok: true,
+        severity: 'error',
+        basis: 'static',
+        ...attribution,
+        message: `complete ${where}: every column of these rows is stored`,
+      });
+    }
+    for (const g of groups) {
+      const many = g.columns.length > 1;
+      checks.push({
+        rule: 'completeness',
+        ok: false,
+        severity: 'error',
+        basis: 'static',
+        ...attribution,
+        message: `incomplete ${where}: for rows such as ${describeRow(g.witness)}, column${many ? 's' : ''} ${list(g.columns)} ${many ? 'are' : 'is'} stored in no fragment (${columns.length} columns in ${relation.name}, ${columns.length - g.columns.length} distributed for these rows)`,
+        columns: g.columns,
+        counterexample: g.witness,
+      });
+    }
   }
 
   // ── Disjointness ──────────────────────────────────────────────────────────────────
