@@ -13,23 +13,13 @@
  * fragments hold that row, as in the DDB-Helper paper's trace (Table VII).
  */
 import type { ResolvedDesign, ResolvedFragment, ResolvedRelation } from '../design/resolve.js';
-import { type Goal, type JsonValue, type Key, type Predicate, Universe, domainOf, variablesOf } from '../predicate/index.js';
+import { type Goal, type JsonValue, type Predicate, Universe, domainOf } from '../predicate/index.js';
+import { type FragmentFacts, analyzeRelation, renderAlgebra } from './reconstruction.js';
 import { type Check, type FragmentSummary, type RelationReport, type ValidationReport, summarize } from './report.js';
 
 export function validateDesign(design: ResolvedDesign): ValidationReport {
   const relations = design.relations.map((r) => validateRelation(r));
   return summarize(design.design.name, design.design.file, relations);
-}
-
-/** A fragment as validation sees it: what it stores, and what its predicate fixes. */
-interface FragmentFacts {
-  fragment: ResolvedFragment;
-  stored: Set<string>;
-  /** Columns not stored whose value the membership predicate fixes. */
-  implied: Map<string, Key | null>;
-  /** stored ∪ implied. */
-  provides: Set<string>;
-  empty: boolean;
 }
 
 const list = (xs: Iterable<string>) => [...xs].join(', ');
@@ -38,7 +28,6 @@ const sitesOf = (fs: ResolvedFragment[]) => [...new Set(fs.flatMap((f) => f.site
 export function validateRelation(r: ResolvedRelation): RelationReport {
   const { relation } = r;
   const universe = new Universe(r.constraints);
-  const variables = r.variables;
   const columns = relation.columns.map((c) => c.name);
   const key = relation.primaryKey;
   const checks: Check[] = [];
@@ -63,27 +52,8 @@ export function validateRelation(r: ResolvedRelation): RelationReport {
     };
   }
 
-  // Only a column the membership or a CHECK mentions can be fixed by them.
-  const constrained = new Set<string>();
-  for (const c of r.constraints) for (const id of variablesOf(c).keys()) constrained.add(id);
-  const facts: FragmentFacts[] = r.fragments.map((fragment) => {
-    const stored = new Set(fragment.columns);
-    const implied = new Map<string, Key | null>();
-    const empty = !universe.satisfiable(fragment.membership);
-    if (!empty) {
-      const mentioned = variablesOf(fragment.membership);
-      for (const column of columns) {
-        const id = variables.get(column)!.id;
-        if (stored.has(column) || !(mentioned.has(id) || constrained.has(id))) continue;
-        const fixed = universe.fixedValue(fragment.membership, variables.get(column)!);
-        if (fixed) implied.set(column, fixed.key);
-      }
-    }
-    return { fragment, stored, implied, provides: new Set([...stored, ...implied.keys()]), empty };
-  });
-
-  const classes = horizontalClasses(facts, universe);
-  const reconstruction = `${relation.name} = ${reconstructionExpression(facts, classes, columns, universe)}`;
+  const { facts, classes, plan } = analyzeRelation(r, universe);
+  const reconstruction = `${relation.name} = ${renderAlgebra(plan)}`;
 
   // ── Reconstruction ────────────────────────────────────────────────────────────────
   if (key.length === 0) {
@@ -283,77 +253,6 @@ export function validateRelation(r: ResolvedRelation): RelationReport {
     checks,
     notes,
   };
-}
-
-/** Groups fragments whose memberships select the same rows; most specific groups first. */
-function horizontalClasses(
-  facts: FragmentFacts[],
-  universe: Universe,
-): Array<{ predicate: Predicate; members: FragmentFacts[] }> {
-  const classes: Array<{ predicate: Predicate; members: FragmentFacts[] }> = [];
-  for (const f of facts) {
-    const home = classes.find((c) => universe.equivalent(c.predicate, f.fragment.membership));
-    if (home) home.members.push(f);
-    else classes.push({ predicate: f.fragment.membership, members: [f] });
-  }
-  // A class that implies another is more specific: check it first (stable otherwise).
-  const depth = (c: (typeof classes)[number]) =>
-    classes.filter((o) => o !== c && universe.implies(c.predicate, o.predicate)).length;
-  const depths = new Map(classes.map((c) => [c, depth(c)]));
-  return classes
-    .map((c, i) => ({ c, i }))
-    .sort((x, y) => depths.get(y.c)! - depths.get(x.c)! || x.i - y.i)
-    .map((x) => x.c);
-}
-
-function impliedText(f: FragmentFacts): string {
-  if (f.implied.size === 0) return f.fragment.name;
-  const consts = [...f.implied].map(([c, k]) => `${c} = ${k === null ? 'NULL' : sqlOf(f, c, k)}`);
-  return `(${f.fragment.name} × {${consts.join(', ')}})`;
-}
-
-function sqlOf(f: FragmentFacts, column: string, k: Key): string {
-  const c = f.fragment.relation.columns.find((x) => x.name === column)!;
-  return domainOf(c.type).toSql(k);
-}
-
-/**
- * The reconstruction program. When every group of fragments selecting the same rows carries all
- * the columns, the relation is a union of those groups (each a key join of its vertical pieces);
- * otherwise it is a key join of column groups, each a union of its horizontal pieces.
- */
-function reconstructionExpression(
-  facts: FragmentFacts[],
-  classes: Array<{ predicate: Predicate; members: FragmentFacts[] }>,
-  columns: string[],
-  universe: Universe,
-): string {
-  const live = facts.filter((f) => !f.empty);
-  if (live.length === 0) return '∅';
-  const union = (parts: string[]) => (parts.length === 1 ? parts[0]! : parts.join(' ∪ '));
-  const join = (parts: string[]) => (parts.length === 1 ? parts[0]! : parts.join(' ⋈ '));
-  const wrap = (s: string, n: number) => (n > 1 ? `(${s})` : s);
-  const liveClasses = classes.map((c) => c.members.filter((m) => !m.empty)).filter((m) => m.length > 0);
-  // Horizontal first (a union of per-slice joins) when each slice is self-contained: it carries all
-  // the columns, or no other slice contains it (so its missing columns are a completeness failure,
-  // not a sign that a vertical fragment spanning slices provides them).
-  const nested = (i: number) =>
-    liveClasses.some(
-      (other, j) => j !== i && universe.implies(liveClasses[i]![0]!.fragment.membership, other[0]!.fragment.membership),
-    );
-  const selfContained = liveClasses.every(
-    (members, i) => columns.every((col) => members.some((m) => m.provides.has(col))) || !nested(i),
-  );
-  if (selfContained) {
-    return union(liveClasses.map((members) => wrap(join(members.map(impliedText)), liveClasses.length > 1 ? members.length : 1)));
-  }
-  const groups = new Map<string, FragmentFacts[]>();
-  for (const f of live) {
-    const k = [...f.provides].sort().join(',');
-    groups.set(k, [...(groups.get(k) ?? []), f]);
-  }
-  const parts = [...groups.values()];
-  return join(parts.map((g) => wrap(union(g.map(impliedText)), parts.length > 1 ? g.length : 1)));
 }
 
 function fragmentSummary(f: FragmentFacts): FragmentSummary {
