@@ -6,29 +6,11 @@
  */
 import type { ResolvedFragment, ResolvedRelation } from '../design/resolve.js';
 import type { SqlRunner } from '../engines/sql-runner.js';
-import { type JsonValue, type Variable, renderSql } from '../predicate/index.js';
+import { membershipSql } from '../design/membership-sql.js';
+import type { JsonValue } from '../predicate/index.js';
 import type { Check } from './report.js';
 
 const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
-
-/** The SQL condition, over the row aliased `alias`, that puts it in the fragment. */
-export function membershipSql(f: ResolvedFragment, alias: string, depth = 0): string {
-  const parts: string[] = [];
-  if (f.where) {
-    parts.push(renderSql(f.where, { column: (v: Variable) => `${alias}.${q(v.name)}` }));
-  }
-  if (f.parent) {
-    const { fragment: parent, foreignKey } = f.parent;
-    const p = `p${depth + 1}`;
-    const join = foreignKey.columns
-      .map((c, i) => `${p}.${q(foreignKey.references.columns[i]!)} = ${alias}.${q(c)}`)
-      .join(' AND ');
-    parts.push(
-      `EXISTS (SELECT 1 FROM ${q(parent.relation.name)} AS ${p} WHERE ${join} AND (${membershipSql(parent, p, depth + 1)}))`,
-    );
-  }
-  return parts.length === 0 ? 'TRUE' : parts.map((x) => `(${x})`).join(' AND ');
-}
 
 function jsonValue(v: unknown): JsonValue {
   if (v === null || v === undefined) return null;
