@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { packageVersion } from '../util/package.js';
 import { registerDemo } from './commands/demo.js';
+import { registerScripts } from './commands/scripts.js';
 import { registerValidate } from './commands/validate.js';
 import { reportError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
@@ -18,6 +19,7 @@ export function buildProgram(io: Io): Command {
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   registerValidate(program, io);
+  registerScripts(program, io);
   registerDemo(program, io);
   return program;
 }
