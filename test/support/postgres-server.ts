@@ -45,7 +45,7 @@ export function postgresAvailable(): boolean {
   return postgresUnavailableReason() === undefined;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();

@@ -1,0 +1,124 @@
+/**
+ * PostgreSQL sites through `pg` (one Client per connector): COPY FROM STDIN for bulk loads
+ * (pg-copy-streams), PREPARE TRANSACTION for two-phase commit.
+ */
+import { once } from 'node:events';
+import type { Client, CustomTypesConfig, QueryArrayResult } from 'pg';
+import { checkGid } from '../base-connector.js';
+import type { Capabilities, LoadColumn, PreparedTransaction, ResolvedSite, SiteConnector } from '../connector.js';
+import { encodeTsvBatch, valueTypeOf } from '../values.js';
+import { PG_SESSION_SETUP, PostgresFamilyConnector, type RawResult } from './family.js';
+import { pgCopyText } from './values.js';
+
+/** Every value arrives as the server's text; ./values.ts reads it (no pg-types parsing, no Date objects). */
+const RAW_TEXT: CustomTypesConfig = {
+  getTypeParser: (() => (value: string | Buffer) => (typeof value === 'string' ? value : value.toString('utf8'))) as unknown as CustomTypesConfig['getTypeParser'],
+};
+
+export const POSTGRES_CAPABILITIES: Capabilities = {
+  twoPhaseCommit: true,
+  transactionalDdl: true,
+  bulkLoad: 'copy-stdin',
+  returning: true,
+  linkableFromPostgres: true,
+  linkableFromMariaDb: false,
+  windowFunctions: true,
+  concurrentSessions: true,
+};
+
+/** Rows per COPY chunk written to the socket: big enough to amortise, small enough to stay flat. */
+const COPY_CHUNK_ROWS = 5000;
+
+export class PostgresConnector extends PostgresFamilyConnector {
+  readonly capabilities = POSTGRES_CAPABILITIES;
+
+  constructor(
+    address: ResolvedSite,
+    private readonly client: Client,
+  ) {
+    super(address);
+  }
+
+  protected async run(sql: string, params?: unknown[]): Promise<RawResult> {
+    const r: QueryArrayResult = await this.client.query({ text: sql, values: params, rowMode: 'array' });
+    return { fields: r.fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID })), rows: r.rows };
+  }
+
+  protected async runScript(sql: string): Promise<void> {
+    await this.client.query(sql);
+  }
+
+  async bulkLoad(table: string, columns: readonly LoadColumn[], rows: AsyncIterable<unknown[][]> | Iterable<unknown[][]>): Promise<number> {
+    const q = (n: string): string => this.dialect.quoteIdentifier(n);
+    const sql = `COPY ${q(table)} (${columns.map((c) => q(c.name)).join(', ')}) FROM STDIN`;
+    const types = columns.map((c) => valueTypeOf(c.type));
+    const { from } = await import('pg-copy-streams');
+    return this.atomically(() =>
+      this.guard(`bulk load into ${table} failed`, async () => {
+        const copy = this.client.query(from(sql));
+        const done = new Promise<void>((resolve, reject) => {
+          copy.on('finish', resolve);
+          copy.on('error', reject);
+        });
+        let sent = 0;
+        try {
+          for await (const batch of rows) {
+            for (let i = 0; i < batch.length; i += COPY_CHUNK_ROWS) {
+              const part = batch.length <= COPY_CHUNK_ROWS ? batch : batch.slice(i, i + COPY_CHUNK_ROWS);
+              // Respect back-pressure so a fast source never piles up in memory.
+              if (!copy.write(encodeTsvBatch(part, types, pgCopyText))) await Promise.race([once(copy, 'drain'), done]);
+              sent += part.length;
+            }
+          }
+        } catch (e) {
+          copy.destroy(e as Error);
+          await done.catch(() => {});
+          throw e;
+        }
+        copy.end();
+        await done;
+        return copy.rowCount ?? sent;
+      }, sql),
+    );
+  }
+
+  override async prepare(gid: string): Promise<void> {
+    if (!this.txOpen) throw this.fail(new Error('no open transaction to prepare'), `prepare ${gid}`);
+    await this.execute(`PREPARE TRANSACTION '${checkGid(gid)}'`);
+    this.txOpen = false;
+  }
+
+  override async commitPrepared(gid: string): Promise<void> {
+    await this.execute(`COMMIT PREPARED '${checkGid(gid)}'`);
+  }
+
+  override async rollbackPrepared(gid: string): Promise<void> {
+    await this.execute(`ROLLBACK PREPARED '${checkGid(gid)}'`);
+  }
+
+  override async listPrepared(): Promise<PreparedTransaction[]> {
+    const rows = await this.query<{ gid: string }>('SELECT gid FROM pg_prepared_xacts WHERE database = current_database() ORDER BY prepared');
+    return rows.map((r) => ({ gid: r.gid }));
+  }
+
+  protected async closeDriver(): Promise<void> {
+    await this.client.end();
+  }
+}
+
+export async function openPostgresConnector(site: ResolvedSite): Promise<SiteConnector> {
+  const pg = await import('pg');
+  const ClientCtor = (pg.default ?? pg).Client;
+  const client = new ClientCtor({ connectionString: site.url, types: RAW_TEXT, connectionTimeoutMillis: 15_000 });
+  // An idle client can emit 'error' (server restart); without a listener Node would crash.
+  client.on('error', () => {});
+  const connector = new PostgresConnector(site, client);
+  try {
+    await client.connect();
+    await client.query(PG_SESSION_SETUP);
+  } catch (e) {
+    await client.end().catch(() => {});
+    throw connector.fail(e, `cannot connect to ${site.shownUrl}`);
+  }
+  return connector;
+}
