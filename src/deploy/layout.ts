@@ -45,7 +45,11 @@ export function layoutSites(resolved: ResolvedDesign): SiteLayout[] {
     const tables = resolved.fragments.filter((f) => f.sites.includes(site)).map((f) => fragmentTable(f, dialect));
     for (const t of tables) {
       try {
-        dialect.createTable(t.table, t.columns, t.primaryKey, { checks: t.checks, indexes: t.indexes, relation: t.fragment.relation.name });
+        dialect.createTable(t.table, t.columns, t.primaryKey, {
+          checks: t.checks,
+          indexes: t.indexes,
+          relation: t.fragment.relation.name,
+        });
       } catch (e) {
         if (e instanceof TypeMappingError) {
           throw new DesignError(`${e.message} (site ${site.name} runs ${site.engine})`, {

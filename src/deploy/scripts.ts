@@ -63,7 +63,11 @@ export function scriptFileName(site: SiteSpec): string {
 /** The scripts of every site, in design order. */
 export function generateScripts(resolved: ResolvedDesign, version: string): Array<{ site: SiteSpec; file: string; sql: string }> {
   const layouts = layoutSites(resolved);
-  return layouts.map((layout) => ({ site: layout.site, file: scriptFileName(layout.site), sql: siteScript(resolved, layouts, layout, version) }));
+  return layouts.map((layout) => ({
+    site: layout.site,
+    file: scriptFileName(layout.site),
+    sql: siteScript(resolved, layouts, layout, version),
+  }));
 }
 
 function siteScript(resolved: ResolvedDesign, layouts: SiteLayout[], layout: SiteLayout, version: string): string {
@@ -124,7 +128,9 @@ function decisionSection(resolved: ResolvedDesign, layouts: SiteLayout[], layout
     const a = addressOf(other.site);
     const server = `ddb_${other.site.name.toLowerCase()}`;
     const schema = server;
-    const passwordNote = a.hasPassword ? `replace ${passwordPlaceholder(other.site)} with the password of ${a.user ?? 'the user'} at ${other.site.name}` : '';
+    const passwordNote = a.hasPassword
+      ? `replace ${passwordPlaceholder(other.site)} with the password of ${a.user ?? 'the user'} at ${other.site.name}`
+      : '';
     if (kind === 'postgres_fdw' || kind === 'mysql_fdw') {
       if (!extensions.has(kind)) out.push(`CREATE EXTENSION IF NOT EXISTS ${kind};`);
       extensions.add(kind);
@@ -135,20 +141,40 @@ function decisionSection(resolved: ResolvedDesign, layouts: SiteLayout[], layout
       out.push(`-- ${other.site.name} (${other.site.engine}) through ${kind}${passwordNote ? `; ${passwordNote}` : ''}`);
       out.push(`CREATE SERVER IF NOT EXISTS ${server} FOREIGN DATA WRAPPER ${kind} OPTIONS (${options.join(', ')});`);
       const userKey = kind === 'postgres_fdw' ? 'user' : 'username';
-      const mapping = [...(a.user ? [`${userKey} ${lit(a.user)}`] : []), ...(a.hasPassword ? [`password ${lit(passwordPlaceholder(other.site))}`] : [])];
-      out.push(`CREATE USER MAPPING IF NOT EXISTS FOR CURRENT_USER SERVER ${server}${mapping.length ? ` OPTIONS (${mapping.join(', ')})` : ''};`);
+      const mapping = [
+        ...(a.user ? [`${userKey} ${lit(a.user)}`] : []),
+        ...(a.hasPassword ? [`password ${lit(passwordPlaceholder(other.site))}`] : []),
+      ];
+      out.push(
+        `CREATE USER MAPPING IF NOT EXISTS FOR CURRENT_USER SERVER ${server}${mapping.length ? ` OPTIONS (${mapping.join(', ')})` : ''};`,
+      );
       out.push(`CREATE SCHEMA IF NOT EXISTS ${schema};`);
       for (const t of other.tables) {
         const cols = t.columns.map((c) => `  ${q(c.name)} ${postgresDialect.columnType(c)}${c.nullable ? '' : ' NOT NULL'}`);
-        const where = kind === 'postgres_fdw' ? `schema_name 'public', table_name ${lit(t.table)}` : `dbname ${lit(a.database)}, table_name ${lit(t.table)}`;
-        out.push(`CREATE FOREIGN TABLE IF NOT EXISTS ${schema}.${q(t.table)} (\n${cols.join(',\n')}\n) SERVER ${server} OPTIONS (${where});`);
+        const where =
+          kind === 'postgres_fdw'
+            ? `schema_name 'public', table_name ${lit(t.table)}`
+            : `dbname ${lit(a.database)}, table_name ${lit(t.table)}`;
+        out.push(
+          `CREATE FOREIGN TABLE IF NOT EXISTS ${schema}.${q(t.table)} (\n${cols.join(',\n')}\n) SERVER ${server} OPTIONS (${where});`,
+        );
       }
     } else {
-      out.push(`-- ${other.site.name} through FederatedX (the server needs --plugin-load-add=ha_federatedx.so)${passwordNote ? `; ${passwordNote}` : ''}`);
-      const opts = [`HOST ${lit(a.host)}`, ...(a.port ? [`PORT ${a.port}`] : []), `DATABASE ${lit(a.database)}`, ...(a.user ? [`USER ${lit(a.user)}`] : []), ...(a.hasPassword ? [`PASSWORD ${lit(passwordPlaceholder(other.site))}`] : [])];
+      out.push(
+        `-- ${other.site.name} through FederatedX (the server needs --plugin-load-add=ha_federatedx.so)${passwordNote ? `; ${passwordNote}` : ''}`,
+      );
+      const opts = [
+        `HOST ${lit(a.host)}`,
+        ...(a.port ? [`PORT ${a.port}`] : []),
+        `DATABASE ${lit(a.database)}`,
+        ...(a.user ? [`USER ${lit(a.user)}`] : []),
+        ...(a.hasPassword ? [`PASSWORD ${lit(passwordPlaceholder(other.site))}`] : []),
+      ];
       out.push(`CREATE OR REPLACE SERVER ${server} FOREIGN DATA WRAPPER mysql OPTIONS (${opts.join(', ')});`);
       for (const t of other.tables) {
-        const [create] = dialect.createTable(`${server}__${t.table}`, t.columns, t.primaryKey, { relation: t.fragment.relation.name });
+        const [create] = dialect.createTable(`${server}__${t.table}`, t.columns, t.primaryKey, {
+          relation: t.fragment.relation.name,
+        });
         out.push(`${create} ENGINE=FEDERATED CONNECTION=${lit(`${server}/${t.table}`)};`);
       }
     }
@@ -176,7 +202,10 @@ function decisionSection(resolved: ResolvedDesign, layouts: SiteLayout[], layout
     }
     if (unreachable.length > 0) {
       const where = [...new Set(unreachable.flatMap((f) => f.sites.map((s) => `${s.name} (${s.engine})`)))].join(', ');
-      out.push(`-- ${name}: not a view here — ${unreachable.map((f) => f.name).join(', ')} live on ${where}, which this site cannot link; ddbkit reconstructs ${name} itself.`, '');
+      out.push(
+        `-- ${name}: not a view here — ${unreachable.map((f) => f.name).join(', ')} live on ${where}, which this site cannot link; ddbkit reconstructs ${name} itself.`,
+        '',
+      );
       continue;
     }
     const select = reconstructionSelect(plan, rr.relation, dialect, (f) => reference(f)!);

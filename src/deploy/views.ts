@@ -16,7 +16,12 @@ interface Select {
   columns: string[];
 }
 
-export function reconstructionSelect(plan: ReconstructionPlan, relation: Relation, dialect: Dialect, ref: TableReference): string {
+export function reconstructionSelect(
+  plan: ReconstructionPlan,
+  relation: Relation,
+  dialect: Dialect,
+  ref: TableReference,
+): string {
   const q = (n: string) => dialect.quoteIdentifier(n);
   const columns = relation.columns.map((c) => c.name);
   if (plan.kind === 'empty') {
@@ -78,7 +83,10 @@ function selectOf(
       return { sql: aligned.join(unionAll ? '\nUNION ALL\n' : '\nUNION\n'), columns };
     }
     case 'join': {
-      const parts = plan.parts.map((p) => ({ ...selectOf(p, relation, dialect, ref, unionAll, counter), alias: `j${counter.n++}` }));
+      const parts = plan.parts.map((p) => ({
+        ...selectOf(p, relation, dialect, ref, unionAll, counter),
+        alias: `j${counter.n++}`,
+      }));
       const key = plan.key;
       const columns = order(parts.flatMap((p) => p.columns));
       const first = parts[0]!;

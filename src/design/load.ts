@@ -42,7 +42,7 @@ export function parseDesign(text: string, file: string): Design {
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const err = doc.errors[0]!;
-    const line = err.linePos?.[0]?.line;
+    const line = err.linePos?.[0]?.line ?? (err.pos ? lineCounter.linePos(err.pos[0]).line : undefined);
     throw new DesignError(`malformed YAML: ${err.message.split('\n')[0]}`, { file, ...(line ? { line } : {}) });
   }
   const lineOf = (p: PropertyKey[]): number | undefined => {
@@ -113,6 +113,7 @@ function fromZod(
     const f = (raw.fragments as Array<Record<string, unknown>> | undefined)?.[issue.path[1]];
     if (f && typeof f.name === 'string') fragment = f.name;
   }
+  const site = issue.path[0] === 'sites' && typeof issue.path[1] === 'string' ? issue.path[1] : undefined;
   let message = issue.message;
   if (issue.code === 'unrecognized_keys') message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
   if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) message = 'is required';
@@ -121,5 +122,6 @@ function fromZod(
     file,
     ...(line ? { line } : {}),
     ...(fragment ? { fragment } : {}),
+    ...(site ? { site } : {}),
   });
 }

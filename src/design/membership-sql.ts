@@ -17,8 +17,12 @@ export function membershipSql(f: ResolvedFragment, alias: string, depth = 0): st
   if (f.parent) {
     const { fragment: parent, foreignKey } = f.parent;
     const p = `p${depth + 1}`;
-    const join = foreignKey.columns.map((c, i) => `${p}.${q(foreignKey.references.columns[i]!)} = ${alias}.${q(c)}`).join(' AND ');
-    parts.push(`EXISTS (SELECT 1 FROM ${q(parent.relation.name)} AS ${p} WHERE ${join} AND (${membershipSql(parent, p, depth + 1)}))`);
+    const join = foreignKey.columns
+      .map((c, i) => `${p}.${q(foreignKey.references.columns[i]!)} = ${alias}.${q(c)}`)
+      .join(' AND ');
+    parts.push(
+      `EXISTS (SELECT 1 FROM ${q(parent.relation.name)} AS ${p} WHERE ${join} AND (${membershipSql(parent, p, depth + 1)}))`,
+    );
   }
   return parts.length === 0 ? 'TRUE' : parts.map((x) => `(${x})`).join(' AND ');
 }

@@ -44,7 +44,11 @@ export abstract class BaseConnector implements SiteConnector {
   abstract execute(sql: string): Promise<void>;
   abstract query<Row extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<Row[]>;
   abstract stream(sql: string, batchSize?: number, types?: readonly ColumnType[]): AsyncIterable<unknown[][]>;
-  abstract bulkLoad(table: string, columns: readonly LoadColumn[], rows: AsyncIterable<unknown[][]> | Iterable<unknown[][]>): Promise<number>;
+  abstract bulkLoad(
+    table: string,
+    columns: readonly LoadColumn[],
+    rows: AsyncIterable<unknown[][]> | Iterable<unknown[][]>,
+  ): Promise<number>;
   abstract introspect(): Promise<Catalog>;
   protected abstract closeDriver(): Promise<void>;
 
@@ -134,7 +138,10 @@ export function errorMessage(e: unknown): string {
 }
 
 /** Groups rows from a synchronous iterator into batches (SQLite, DuckDB chunks re-cut). */
-export async function* rebatch(source: AsyncIterable<unknown[][]> | Iterable<unknown[][]>, size: number): AsyncIterable<unknown[][]> {
+export async function* rebatch(
+  source: AsyncIterable<unknown[][]> | Iterable<unknown[][]>,
+  size: number,
+): AsyncIterable<unknown[][]> {
   let batch: unknown[][] = [];
   for await (const chunk of source) {
     for (const row of chunk) {
@@ -150,6 +157,7 @@ export async function* rebatch(source: AsyncIterable<unknown[][]> | Iterable<unk
 
 /** Validates a two-phase transaction id: ddbkit generates them; refuse anything that would need quoting games. */
 export function checkGid(gid: string): string {
-  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(gid)) throw new Error(`invalid transaction id ${JSON.stringify(gid)}: use 1–64 of A-Z a-z 0-9 _ . : -`);
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(gid))
+    throw new Error(`invalid transaction id ${JSON.stringify(gid)}: use 1–64 of A-Z a-z 0-9 _ . : -`);
   return gid;
 }

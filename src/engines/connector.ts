@@ -72,7 +72,11 @@ export interface SiteConnector {
    * Appends rows (arrays in `columns` order, canonical values) to an existing table with the engine's
    * fast path, atomically: on any error nothing of this call stays. Returns the number of rows loaded.
    */
-  bulkLoad(table: string, columns: readonly LoadColumn[], rows: AsyncIterable<unknown[][]> | Iterable<unknown[][]>): Promise<number>;
+  bulkLoad(
+    table: string,
+    columns: readonly LoadColumn[],
+    rows: AsyncIterable<unknown[][]> | Iterable<unknown[][]>,
+  ): Promise<number>;
   /** Reads the site's tables (the default schema/database) into a Catalog. */
   introspect(): Promise<Catalog>;
 
@@ -163,7 +167,9 @@ export async function openConnector(site: SiteAddress, baseDir: string): Promise
   try {
     url = expandEnv(site.url);
   } catch (e) {
-    throw new SiteError(site.name, site.engine, `cannot expand url ${redactUrl(site.url)}: ${(e as Error).message}`, { code: 'CONFIG' });
+    throw new SiteError(site.name, site.engine, `cannot expand url ${redactUrl(site.url)}: ${(e as Error).message}`, {
+      code: 'CONFIG',
+    });
   }
   const resolved: ResolvedSite = { name: site.name, engine: site.engine, url, shownUrl: redactUrl(url), secrets: secretsOf(url) };
   if (url.startsWith('file:')) resolved.file = path.resolve(baseDir, url.slice('file:'.length));

@@ -17,7 +17,9 @@ export class TypeMappingError extends Error {
     reason: string,
     readonly table?: string,
   ) {
-    super(`column ${table ? `${table}.` : ''}${column} of type ${sqlType} cannot be carried to ${dialect} without loss: ${reason}`);
+    super(
+      `column ${table ? `${table}.` : ''}${column} of type ${sqlType} cannot be carried to ${dialect} without loss: ${reason}`,
+    );
     this.name = 'TypeMappingError';
   }
 }
@@ -73,7 +75,12 @@ export abstract class Dialect {
     return '';
   }
 
-  createTable(name: string, columns: readonly Column[], primaryKey: readonly string[], options: CreateTableOptions = {}): string[] {
+  createTable(
+    name: string,
+    columns: readonly Column[],
+    primaryKey: readonly string[],
+    options: CreateTableOptions = {},
+  ): string[] {
     const q = (n: string): string => this.quoteIdentifier(n);
     const keyColumns = new Set([...primaryKey, ...(options.indexes ?? []).flatMap((i) => i.columns)].map((c) => c.toLowerCase()));
     const relation = options.relation ?? name;

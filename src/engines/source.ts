@@ -3,11 +3,17 @@ import path from 'node:path';
 import type { Catalog } from '../catalog/types.js';
 import { expandEnv, MissingEnvVarError, redactUrl } from '../util/secrets.js';
 import { introspectPostgres } from './introspect-postgres.js';
+import type { SiteConnector } from './connector.js';
 import type { SqlRunner } from './sql-runner.js';
 
 /** The centralized database a design starts from, opened and introspected. */
 export interface SourceDatabase {
   runner: SqlRunner;
+  /**
+   * The same database as a site connector (one session with `runner` for PGlite): streams rows with
+   * canonical values, for moving and checksumming data. Read-only use: ddbkit never writes the source.
+   */
+  connector: SiteConnector;
   catalog: Catalog;
   /** Human text naming the source; never contains a password. */
   description: string;
@@ -67,8 +73,16 @@ async function openSqlScript(source: string, baseDir: string): Promise<SourceDat
     if (catalog.relations.length === 0) {
       throw new SourceError(source, `source SQL script ${file} creates no tables in schema public`);
     }
+    const { PGliteConnector } = await import('./pglite/connector.js');
+    const { PG_SESSION_SETUP } = await import('./postgres/family.js');
+    await runner.exec(PG_SESSION_SETUP);
+    const connector = new PGliteConnector(
+      { name: 'source', engine: 'pglite', url: 'memory:', shownUrl: 'memory:', secrets: [] },
+      runner.db,
+    );
     return {
       runner,
+      connector,
       catalog,
       description: `SQL script ${file} (loaded into in-memory PGlite)`,
       close: () => runner.close(),
@@ -120,11 +134,17 @@ async function openPostgresUrl(source: string): Promise<SourceDatabase> {
   }
   try {
     const catalog = await introspectPostgres(runner);
+    const { openConnector } = await import('./connector.js');
+    const connector = await openConnector({ name: 'source', engine: 'postgres', url }, '.');
     return {
       runner,
+      connector,
       catalog,
       description: `PostgreSQL ${shown}`,
-      close: () => runner.close(),
+      close: async () => {
+        await connector.close();
+        await runner.close();
+      },
     };
   } catch (e) {
     await runner.close().catch(() => {});

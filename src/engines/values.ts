@@ -117,7 +117,8 @@ export function canonicalTimestamp(v: unknown, zoned: boolean): string {
   // A non-UTC offset: shift to UTC. Date keeps milliseconds only, so carry the fraction aside.
   const sign = zone.startsWith('-') ? -1 : 1;
   const digits = zone.slice(1).replace(/:/g, '');
-  const offsetSec = sign * (Number(digits.slice(0, 2)) * 3600 + Number(digits.slice(2, 4) || 0) * 60 + Number(digits.slice(4, 6) || 0));
+  const offsetSec =
+    sign * (Number(digits.slice(0, 2)) * 3600 + Number(digits.slice(2, 4) || 0) * 60 + Number(digits.slice(4, 6) || 0));
   const base = Date.parse(`${date}T${hh}:${mi}:${ss}Z`) - offsetSec * 1000;
   const shifted = isoOfDate(new Date(base), false);
   return `${shifted}${trimFraction(frac)}Z`;

@@ -103,7 +103,7 @@ export async function checkRelationData(
   checks.push({
     rule: 'disjointness',
     ok: forbidden === 0 && allowed === 0,
-    severity: forbidden > 0 ? 'error' : 'warning',
+    severity: forbidden > 0 || allowed === 0 ? 'error' : 'warning',
     basis: 'data',
     message:
       forbidden === 0 && allowed === 0

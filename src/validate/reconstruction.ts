@@ -105,12 +105,29 @@ function planOf(
     (members, i) => columns.every((col) => members.some((m) => m.provides.has(col))) || !nested(i),
   );
   if (selfContained) return union(liveClasses.map((members) => join(members.map(leaf))));
+  // Vertical first: fragments storing the same non-key columns are horizontal pieces of one
+  // vertical part (their implied constants differ from piece to piece, so they do not count).
+  // A fragment storing only the key adds no column the others lack, so it joins nothing.
   const groups = new Map<string, FragmentFacts[]>();
   for (const f of live) {
-    const k = [...f.provides].sort().join(',');
+    const k = [...f.stored]
+      .filter((c) => !key.includes(c))
+      .sort()
+      .join(',');
     groups.set(k, [...(groups.get(k) ?? []), f]);
   }
-  return join([...groups.values()].map((g) => union(g.map(leaf))));
+  if (groups.size > 1) groups.delete('');
+  // A union needs one schema: a constant implied by only some pieces is left out (the column then
+  // comes from another vertical part, or completeness has already reported it missing).
+  const unionOf = (g: FragmentFacts[]) =>
+    union(
+      g.map((f) => ({
+        kind: 'fragment' as const,
+        fragment: f.fragment,
+        implied: new Map([...f.implied].filter(([c]) => g.every((o) => o.provides.has(c)))),
+      })),
+    );
+  return join([...groups.values()].map(unionOf));
 }
 
 /** The plan in relational algebra, as the DDB-Helper paper writes it: `∪ᵢ(EMPLOYEEᵢ × Tᵢ)`. */

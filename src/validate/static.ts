@@ -117,14 +117,16 @@ export function validateRelation(r: ResolvedRelation): RelationReport {
   }
   const orphan = universe.findRow(facts.map((f) => ({ predicate: f.fragment.membership, is: 'notTrue' as const })));
   if (orphan) {
-    const json = orphan.toJson();
+    const hint = nullForeignKeyHint(r, orphan.toJson());
+    // A row without a parent has no parent values: drop the lifted `parent.column` entries then.
+    const json = Object.fromEntries(Object.entries(orphan.toJson()).filter(([k]) => !hint || !k.includes('.')));
     checks.push({
       rule: 'completeness',
       ok: false,
       severity: 'error',
       basis: 'static',
       fragments: facts.map((f) => f.fragment.name),
-      message: `rows such as ${describeRow(json)} belong to no fragment of ${relation.name}${nullForeignKeyHint(r, orphan.toJson())}`,
+      message: `rows such as ${describeRow(json)} belong to no fragment of ${relation.name}${hint}`,
       counterexample: json,
     });
   } else {

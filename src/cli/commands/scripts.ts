@@ -12,7 +12,9 @@ import type { Io } from '../io.js';
 export function registerScripts(program: Command, io: Io): void {
   program
     .command('scripts')
-    .description('write one SQL script per site (<SITE>_DDB_SCRIPT.sql): fragment tables, and at the decision site links and views')
+    .description(
+      'write one SQL script per site (<SITE>_DDB_SCRIPT.sql): fragment tables, and at the decision site links and views',
+    )
     .argument('<design>', 'the design file')
     .requiredOption('--out <dir>', 'folder to write the scripts into (created if missing)')
     .action(async (file: string, opts: { out: string }) => {

@@ -6,7 +6,15 @@ import type { DuckDBAppender, DuckDBConnection, DuckDBInstance, DuckDBType, Duck
 import type { Catalog, ColumnType } from '../../catalog/types.js';
 import { BaseConnector, siteFailure } from '../base-connector.js';
 import type { Capabilities, LoadColumn, ResolvedSite, SiteConnector } from '../connector.js';
-import { canonicalBinary, canonicalBoolean, canonicalInteger, canonicalValue, looseValue, valueTypeOf, type ValueType } from '../values.js';
+import {
+  canonicalBinary,
+  canonicalBoolean,
+  canonicalInteger,
+  canonicalValue,
+  looseValue,
+  valueTypeOf,
+  type ValueType,
+} from '../values.js';
 import { DuckDbDialect } from './dialect.js';
 import { introspectDuckDb } from './introspect.js';
 
@@ -24,9 +32,22 @@ export const DUCKDB_CAPABILITIES: Capabilities = {
 /** DuckDBTypeId values (the enum is not imported so that this file loads no driver). */
 const TYPE_FAMILY: Readonly<Record<number, ValueType['family']>> = {
   1: 'boolean',
-  2: 'integer', 3: 'integer', 4: 'integer', 5: 'integer', 6: 'integer', 7: 'integer', 8: 'integer', 9: 'integer', 16: 'integer', 32: 'integer',
-  10: 'float', 11: 'float',
-  12: 'timestamp', 20: 'timestamp', 21: 'timestamp', 22: 'timestamp',
+  2: 'integer',
+  3: 'integer',
+  4: 'integer',
+  5: 'integer',
+  6: 'integer',
+  7: 'integer',
+  8: 'integer',
+  9: 'integer',
+  16: 'integer',
+  32: 'integer',
+  10: 'float',
+  11: 'float',
+  12: 'timestamp',
+  20: 'timestamp',
+  21: 'timestamp',
+  22: 'timestamp',
   13: 'date',
   14: 'time',
   17: 'text',
@@ -135,7 +156,11 @@ export class DuckDbConnector extends BaseConnector {
     if (batch.length > 0) yield batch;
   }
 
-  async bulkLoad(table: string, columns: readonly LoadColumn[], rows: AsyncIterable<unknown[][]> | Iterable<unknown[][]>): Promise<number> {
+  async bulkLoad(
+    table: string,
+    columns: readonly LoadColumn[],
+    rows: AsyncIterable<unknown[][]> | Iterable<unknown[][]>,
+  ): Promise<number> {
     const types = columns.map((c) => valueTypeOf(c.type));
     // The appender fills every column of the table in order: check the columns line up.
     const actual = await this.query<{ name: string }>(
@@ -144,7 +169,12 @@ export class DuckDbConnector extends BaseConnector {
     );
     const expected = columns.map((c) => c.name);
     if (actual.map((r) => r.name).join('\u0000') !== expected.join('\u0000')) {
-      throw this.fail(new Error(`the appender needs every column of ${table} in table order (${actual.map((r) => r.name).join(', ')}), got ${expected.join(', ')}`), `bulk load into ${table} failed`);
+      throw this.fail(
+        new Error(
+          `the appender needs every column of ${table} in table order (${actual.map((r) => r.name).join(', ')}), got ${expected.join(', ')}`,
+        ),
+        `bulk load into ${table} failed`,
+      );
     }
     return this.atomically(() =>
       this.guard(`bulk load into ${table} failed`, async () => {

@@ -16,8 +16,15 @@ export class DuckDbDialect extends Dialect {
       case 'integer':
         return t.bits === 16 ? 'SMALLINT' : t.bits === 32 ? 'INTEGER' : 'BIGINT';
       case 'decimal':
-        if (t.precision === undefined) return refuse(this, column, 'DuckDB has no unconstrained DECIMAL (a bare DECIMAL is DECIMAL(18,3)); declare numeric(p,s) in the source', table);
-        if (t.precision > DUCKDB_MAX_DECIMAL_PRECISION) return refuse(this, column, `DuckDB DECIMAL holds at most ${DUCKDB_MAX_DECIMAL_PRECISION} digits`, table);
+        if (t.precision === undefined)
+          return refuse(
+            this,
+            column,
+            'DuckDB has no unconstrained DECIMAL (a bare DECIMAL is DECIMAL(18,3)); declare numeric(p,s) in the source',
+            table,
+          );
+        if (t.precision > DUCKDB_MAX_DECIMAL_PRECISION)
+          return refuse(this, column, `DuckDB DECIMAL holds at most ${DUCKDB_MAX_DECIMAL_PRECISION} digits`, table);
         if ((t.scale ?? 0) < 0) return refuse(this, column, 'DuckDB DECIMAL has no negative scale', table);
         return `DECIMAL(${t.precision},${t.scale ?? 0})`;
       case 'float':

@@ -6,11 +6,25 @@ export async function introspectDuckDb(runner: SqlRunner): Promise<Catalog> {
   const tables = await runner.query<{ name: string }>(
     "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'main' AND table_type = 'BASE TABLE' ORDER BY table_name",
   );
-  const columns = await runner.query<{ table_name: string; name: string; data_type: string; is_nullable: string; column_default: string | null }>(
+  const columns = await runner.query<{
+    table_name: string;
+    name: string;
+    data_type: string;
+    is_nullable: string;
+    column_default: string | null;
+  }>(
     `SELECT table_name, column_name AS name, data_type, is_nullable, column_default
        FROM information_schema.columns WHERE table_schema = 'main' ORDER BY table_name, ordinal_position`,
   );
-  const constraints = await runner.query<{ table_name: string; kind: string; name: string | null; expression: string | null; cols: string; ref_table: string | null; ref_cols: string | null }>(
+  const constraints = await runner.query<{
+    table_name: string;
+    kind: string;
+    name: string | null;
+    expression: string | null;
+    cols: string;
+    ref_table: string | null;
+    ref_cols: string | null;
+  }>(
     `SELECT table_name, constraint_type AS kind, constraint_name AS name, expression,
             to_json(constraint_column_names)::VARCHAR AS cols, referenced_table AS ref_table,
             to_json(referenced_column_names)::VARCHAR AS ref_cols
@@ -37,7 +51,9 @@ export async function introspectDuckDb(runner: SqlRunner): Promise<Catalog> {
           columns: JSON.parse(c.cols) as string[],
           references: { relation: c.ref_table ?? '', columns: c.ref_cols ? (JSON.parse(c.ref_cols) as string[]) : [] },
         })),
-      checks: own.filter((c) => c.kind === 'CHECK').map((c, i) => ({ name: c.name ?? `${name}_check${i}`, expression: c.expression ?? '' })),
+      checks: own
+        .filter((c) => c.kind === 'CHECK')
+        .map((c, i) => ({ name: c.name ?? `${name}_check${i}`, expression: c.expression ?? '' })),
     };
   });
   return { relations };

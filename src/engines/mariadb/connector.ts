@@ -26,7 +26,24 @@ export const MARIADB_CAPABILITIES: Capabilities = {
 export const MYSQL_CAPABILITIES: Capabilities = { ...MARIADB_CAPABILITIES, returning: false, linkableFromMariaDb: true };
 
 /** mysql2 column type codes (protocol constants) that decide how a value is read. */
-const T = { TINY: 1, SHORT: 2, LONG: 3, FLOAT: 4, DOUBLE: 5, TIMESTAMP: 7, LONGLONG: 8, INT24: 9, DATE: 10, TIME: 11, DATETIME: 12, YEAR: 13, NEWDATE: 14, DECIMAL: 0, NEWDECIMAL: 246, JSON: 245 } as const;
+const T = {
+  TINY: 1,
+  SHORT: 2,
+  LONG: 3,
+  FLOAT: 4,
+  DOUBLE: 5,
+  TIMESTAMP: 7,
+  LONGLONG: 8,
+  INT24: 9,
+  DATE: 10,
+  TIME: 11,
+  DATETIME: 12,
+  YEAR: 13,
+  NEWDATE: 14,
+  DECIMAL: 0,
+  NEWDECIMAL: 246,
+  JSON: 245,
+} as const;
 const BINARY_CHARSET = 63;
 /** Rows per packet of the LOAD DATA stream: one packet must stay below 16 MB. */
 const LOAD_CHUNK_ROWS = 5000;
@@ -122,7 +139,11 @@ export class MariaDbConnector extends BaseConnector {
 
   /** mysql2's row stream, paused whenever the consumer is behind, re-cut into batches. */
   async *stream(sql: string, batchSize = 1000, hints?: readonly ColumnType[]): AsyncIterable<unknown[][]> {
-    const core = (this.conn as unknown as { connection: { query(o: object): { stream(o?: object): Readable; on(ev: string, f: (x: unknown) => void): unknown } } }).connection;
+    const core = (
+      this.conn as unknown as {
+        connection: { query(o: object): { stream(o?: object): Readable; on(ev: string, f: (x: unknown) => void): unknown } };
+      }
+    ).connection;
     const q = core.query({ sql, rowsAsArray: true });
     let types: (ValueType | undefined)[] = [];
     q.on('fields', (f) => {
@@ -147,7 +168,11 @@ export class MariaDbConnector extends BaseConnector {
     if (batch.length > 0) yield batch;
   }
 
-  async bulkLoad(table: string, columns: readonly LoadColumn[], rows: AsyncIterable<unknown[][]> | Iterable<unknown[][]>): Promise<number> {
+  async bulkLoad(
+    table: string,
+    columns: readonly LoadColumn[],
+    rows: AsyncIterable<unknown[][]> | Iterable<unknown[][]>,
+  ): Promise<number> {
     const q = (n: string): string => this.dialect.quoteIdentifier(n);
     const types = columns.map((c) => valueTypeOf(c.type));
     // Binary columns travel as hex into a user variable and are decoded by the server.
@@ -185,7 +210,12 @@ export class MariaDbConnector extends BaseConnector {
       if (header.warningStatus > 0 || header.affectedRows !== sent) {
         const warnings = await this.query<{ Level: string; Code: number; Message: string }>('SHOW WARNINGS LIMIT 5');
         const detail = warnings.map((w) => w.Message).join('; ');
-        throw new SiteError(this.site, this.engine, `bulk load into ${table} failed: ${header.affectedRows} of ${sent} rows accepted, ${header.warningStatus} warnings${detail ? `: ${detail}` : ''}`, { code: 'LOAD_WARNINGS', sql });
+        throw new SiteError(
+          this.site,
+          this.engine,
+          `bulk load into ${table} failed: ${header.affectedRows} of ${sent} rows accepted, ${header.warningStatus} warnings${detail ? `: ${detail}` : ''}`,
+          { code: 'LOAD_WARNINGS', sql },
+        );
       }
       return header.affectedRows;
     });
@@ -222,7 +252,12 @@ export class MariaDbConnector extends BaseConnector {
 
   override async prepare(gid: string): Promise<void> {
     if (this.xaGid !== gid) {
-      throw new SiteError(this.site, this.engine, `cannot prepare ${gid}: MariaDB XA needs the transaction begun with begin({ gid: '${gid}' })`, { code: 'TX_STATE' });
+      throw new SiteError(
+        this.site,
+        this.engine,
+        `cannot prepare ${gid}: MariaDB XA needs the transaction begun with begin({ gid: '${gid}' })`,
+        { code: 'TX_STATE' },
+      );
     }
     await this.execute(`XA END '${gid}'; XA PREPARE '${gid}'`);
     this.xaGid = undefined;

@@ -30,16 +30,24 @@ export class MariaDbDialect extends Dialect {
       case 'integer':
         return t.bits === 16 ? 'SMALLINT' : t.bits === 32 ? 'INT' : 'BIGINT';
       case 'decimal':
-        if (t.precision === undefined) return refuse(this, column, 'numeric without precision has no MariaDB equivalent (DECIMAL holds at most 65 digits with a fixed scale); declare numeric(p,s) in the source', table);
+        if (t.precision === undefined)
+          return refuse(
+            this,
+            column,
+            'numeric without precision has no MariaDB equivalent (DECIMAL holds at most 65 digits with a fixed scale); declare numeric(p,s) in the source',
+            table,
+          );
         if (t.precision > 65) return refuse(this, column, 'MariaDB DECIMAL holds at most 65 digits', table);
-        if ((t.scale ?? 0) > 30 || (t.scale ?? 0) < 0) return refuse(this, column, 'MariaDB DECIMAL scale must be within 0..30', table);
+        if ((t.scale ?? 0) > 30 || (t.scale ?? 0) < 0)
+          return refuse(this, column, 'MariaDB DECIMAL scale must be within 0..30', table);
         return `DECIMAL(${t.precision},${t.scale ?? 0})`;
       case 'float':
         return 'DOUBLE';
       case 'text':
         if (t.length !== undefined && t.length <= MAX_VARCHAR) return `VARCHAR(${t.length})`;
         if (usage.key) {
-          if (t.length !== undefined) return refuse(this, column, `a key or indexed column longer than ${MAX_VARCHAR} characters cannot be indexed`, table);
+          if (t.length !== undefined)
+            return refuse(this, column, `a key or indexed column longer than ${MAX_VARCHAR} characters cannot be indexed`, table);
           return `VARCHAR(${MARIADB_KEY_LENGTH})`;
         }
         return 'LONGTEXT';

@@ -31,7 +31,13 @@ export async function introspectMariaDb(runner: SqlRunner): Promise<Catalog> {
             CHARACTER_MAXIMUM_LENGTH AS character_maximum_length, COLUMN_DEFAULT AS column_default, COLUMN_COMMENT AS column_comment
        FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, ORDINAL_POSITION`,
   );
-  const keys = await runner.query<{ table_name: string; constraint_name: string; column_name: string; ref_table: string | null; ref_column: string | null }>(
+  const keys = await runner.query<{
+    table_name: string;
+    constraint_name: string;
+    column_name: string;
+    ref_table: string | null;
+    ref_column: string | null;
+  }>(
     `SELECT TABLE_NAME AS table_name, CONSTRAINT_NAME AS constraint_name, COLUMN_NAME AS column_name,
             REFERENCED_TABLE_NAME AS ref_table, REFERENCED_COLUMN_NAME AS ref_column
        FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = DATABASE()
@@ -50,8 +56,13 @@ export async function introspectMariaDb(runner: SqlRunner): Promise<Catalog> {
     const cols: Column[] = columns
       .filter((c) => c.table_name === table)
       .map((c) => {
-        const column: Column = { name: c.column_name, type: mapMariaDbType(c, jsonColumns.has(c.column_name)), nullable: c.is_nullable === 'YES' };
-        if (c.column_default !== null && c.column_default !== undefined && c.column_default !== 'NULL') column.defaultExpression = c.column_default;
+        const column: Column = {
+          name: c.column_name,
+          type: mapMariaDbType(c, jsonColumns.has(c.column_name)),
+          nullable: c.is_nullable === 'YES',
+        };
+        if (c.column_default !== null && c.column_default !== undefined && c.column_default !== 'NULL')
+          column.defaultExpression = c.column_default;
         return column;
       });
     const tableKeys = keys.filter((k) => k.table_name === table);

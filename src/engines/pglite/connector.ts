@@ -46,28 +46,36 @@ export class PGliteConnector extends PostgresFamilyConnector {
     await this.db.exec(sql);
   }
 
-  async bulkLoad(table: string, columns: readonly LoadColumn[], rows: AsyncIterable<unknown[][]> | Iterable<unknown[][]>): Promise<number> {
+  async bulkLoad(
+    table: string,
+    columns: readonly LoadColumn[],
+    rows: AsyncIterable<unknown[][]> | Iterable<unknown[][]>,
+  ): Promise<number> {
     const q = (n: string): string => this.dialect.quoteIdentifier(n);
     const sql = `COPY ${q(table)} (${columns.map((c) => q(c.name)).join(', ')}) FROM '/dev/blob'`;
     const types = columns.map((c) => valueTypeOf(c.type));
     return this.atomically(() =>
-      this.guard(`bulk load into ${table} failed`, async () => {
-        let loaded = 0;
-        let pending: unknown[][] = [];
-        const flush = async (): Promise<void> => {
-          if (pending.length === 0) return;
-          const blob = new Blob([encodeTsvBatch(pending, types, pgCopyText) as unknown as BlobPart]);
-          const r = await this.db.query(sql, [], { blob });
-          loaded += r.affectedRows ?? pending.length;
-          pending = [];
-        };
-        for await (const batch of rows) {
-          for (const row of batch) pending.push(row);
-          if (pending.length >= BLOB_ROWS) await flush();
-        }
-        await flush();
-        return loaded;
-      }, sql),
+      this.guard(
+        `bulk load into ${table} failed`,
+        async () => {
+          let loaded = 0;
+          let pending: unknown[][] = [];
+          const flush = async (): Promise<void> => {
+            if (pending.length === 0) return;
+            const blob = new Blob([encodeTsvBatch(pending, types, pgCopyText) as unknown as BlobPart]);
+            const r = await this.db.query(sql, [], { blob });
+            loaded += r.affectedRows ?? pending.length;
+            pending = [];
+          };
+          for await (const batch of rows) {
+            for (const row of batch) pending.push(row);
+            if (pending.length >= BLOB_ROWS) await flush();
+          }
+          await flush();
+          return loaded;
+        },
+        sql,
+      ),
     );
   }
 

@@ -12,7 +12,8 @@ import { pgCopyText } from './values.js';
 
 /** Every value arrives as the server's text; ./values.ts reads it (no pg-types parsing, no Date objects). */
 const RAW_TEXT: CustomTypesConfig = {
-  getTypeParser: (() => (value: string | Buffer) => (typeof value === 'string' ? value : value.toString('utf8'))) as unknown as CustomTypesConfig['getTypeParser'],
+  getTypeParser: (() => (value: string | Buffer) =>
+    typeof value === 'string' ? value : value.toString('utf8')) as unknown as CustomTypesConfig['getTypeParser'],
 };
 
 export const POSTGRES_CAPABILITIES: Capabilities = {
@@ -48,37 +49,45 @@ export class PostgresConnector extends PostgresFamilyConnector {
     await this.client.query(sql);
   }
 
-  async bulkLoad(table: string, columns: readonly LoadColumn[], rows: AsyncIterable<unknown[][]> | Iterable<unknown[][]>): Promise<number> {
+  async bulkLoad(
+    table: string,
+    columns: readonly LoadColumn[],
+    rows: AsyncIterable<unknown[][]> | Iterable<unknown[][]>,
+  ): Promise<number> {
     const q = (n: string): string => this.dialect.quoteIdentifier(n);
     const sql = `COPY ${q(table)} (${columns.map((c) => q(c.name)).join(', ')}) FROM STDIN`;
     const types = columns.map((c) => valueTypeOf(c.type));
     const { from } = await import('pg-copy-streams');
     return this.atomically(() =>
-      this.guard(`bulk load into ${table} failed`, async () => {
-        const copy = this.client.query(from(sql));
-        const done = new Promise<void>((resolve, reject) => {
-          copy.on('finish', resolve);
-          copy.on('error', reject);
-        });
-        let sent = 0;
-        try {
-          for await (const batch of rows) {
-            for (let i = 0; i < batch.length; i += COPY_CHUNK_ROWS) {
-              const part = batch.length <= COPY_CHUNK_ROWS ? batch : batch.slice(i, i + COPY_CHUNK_ROWS);
-              // Respect back-pressure so a fast source never piles up in memory.
-              if (!copy.write(encodeTsvBatch(part, types, pgCopyText))) await Promise.race([once(copy, 'drain'), done]);
-              sent += part.length;
+      this.guard(
+        `bulk load into ${table} failed`,
+        async () => {
+          const copy = this.client.query(from(sql));
+          const done = new Promise<void>((resolve, reject) => {
+            copy.on('finish', resolve);
+            copy.on('error', reject);
+          });
+          let sent = 0;
+          try {
+            for await (const batch of rows) {
+              for (let i = 0; i < batch.length; i += COPY_CHUNK_ROWS) {
+                const part = batch.length <= COPY_CHUNK_ROWS ? batch : batch.slice(i, i + COPY_CHUNK_ROWS);
+                // Respect back-pressure so a fast source never piles up in memory.
+                if (!copy.write(encodeTsvBatch(part, types, pgCopyText))) await Promise.race([once(copy, 'drain'), done]);
+                sent += part.length;
+              }
             }
+          } catch (e) {
+            copy.destroy(e as Error);
+            await done.catch(() => {});
+            throw e;
           }
-        } catch (e) {
-          copy.destroy(e as Error);
-          await done.catch(() => {});
-          throw e;
-        }
-        copy.end();
-        await done;
-        return copy.rowCount ?? sent;
-      }, sql),
+          copy.end();
+          await done;
+          return copy.rowCount ?? sent;
+        },
+        sql,
+      ),
     );
   }
 
@@ -97,7 +106,9 @@ export class PostgresConnector extends PostgresFamilyConnector {
   }
 
   override async listPrepared(): Promise<PreparedTransaction[]> {
-    const rows = await this.query<{ gid: string }>('SELECT gid FROM pg_prepared_xacts WHERE database = current_database() ORDER BY prepared');
+    const rows = await this.query<{ gid: string }>(
+      'SELECT gid FROM pg_prepared_xacts WHERE database = current_database() ORDER BY prepared',
+    );
     return rows.map((r) => ({ gid: r.gid }));
   }
 

@@ -57,7 +57,11 @@ export abstract class PostgresFamilyConnector extends BaseConnector {
     try {
       await this.guard('query failed', () => this.runScript(`DECLARE ${cursor} NO SCROLL CURSOR FOR ${sql}`), sql);
       for (;;) {
-        const batch = await this.guard('fetch failed', () => this.run(`FETCH FORWARD ${Math.max(1, batchSize)} FROM ${cursor}`), sql);
+        const batch = await this.guard(
+          'fetch failed',
+          () => this.run(`FETCH FORWARD ${Math.max(1, batchSize)} FROM ${cursor}`),
+          sql,
+        );
         if (batch.rows.length === 0) break;
         const oids = batch.fields.map((f) => f.dataTypeID);
         yield batch.rows.map((raw) =>

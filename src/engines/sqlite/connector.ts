@@ -81,7 +81,10 @@ export class SqliteConnector extends BaseConnector {
     await this.guard('statement failed', async () => this.db.exec(sql), sql);
   }
 
-  async query<Row extends Record<string, unknown> = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<Row[]> {
+  async query<Row extends Record<string, unknown> = Record<string, unknown>>(
+    sql: string,
+    params: unknown[] = [],
+  ): Promise<Row[]> {
     return this.guard(
       'query failed',
       async () => {
@@ -134,24 +137,32 @@ export class SqliteConnector extends BaseConnector {
     }
   }
 
-  async bulkLoad(table: string, columns: readonly LoadColumn[], rows: AsyncIterable<unknown[][]> | Iterable<unknown[][]>): Promise<number> {
+  async bulkLoad(
+    table: string,
+    columns: readonly LoadColumn[],
+    rows: AsyncIterable<unknown[][]> | Iterable<unknown[][]>,
+  ): Promise<number> {
     const q = (n: string): string => this.dialect.quoteIdentifier(n);
     const sql = `INSERT INTO ${q(table)} (${columns.map((c) => q(c.name)).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
     const types = columns.map((c) => valueTypeOf(c.type));
     return this.atomically(() =>
-      this.guard(`bulk load into ${table} failed`, async () => {
-        const insert = this.db.prepare(sql);
-        let loaded = 0;
-        const args: unknown[] = new Array(types.length);
-        for await (const batch of rows) {
-          for (const row of batch) {
-            for (let i = 0; i < types.length; i++) args[i] = bindValue(row[i], types[i]!);
-            insert.run(...args);
+      this.guard(
+        `bulk load into ${table} failed`,
+        async () => {
+          const insert = this.db.prepare(sql);
+          let loaded = 0;
+          const args: unknown[] = new Array(types.length);
+          for await (const batch of rows) {
+            for (const row of batch) {
+              for (let i = 0; i < types.length; i++) args[i] = bindValue(row[i], types[i]!);
+              insert.run(...args);
+            }
+            loaded += batch.length;
           }
-          loaded += batch.length;
-        }
-        return loaded;
-      }, sql),
+          return loaded;
+        },
+        sql,
+      ),
     );
   }
 

@@ -25,8 +25,20 @@ export class SqliteDialect extends Dialect {
         // All INTEGER affinity (64-bit); the name keeps the source's width for introspection.
         return t.bits === 16 ? 'SMALLINT' : t.bits === 32 ? 'INTEGER' : 'BIGINT';
       case 'decimal':
-        if (t.precision === undefined) return refuse(this, column, 'SQLite has no exact decimal; numeric without precision could exceed the 15 digits a REAL holds', table);
-        if (t.precision > SQLITE_MAX_DECIMAL_PRECISION) return refuse(this, column, `SQLite stores decimals as REAL, exact to ${SQLITE_MAX_DECIMAL_PRECISION} digits only`, table);
+        if (t.precision === undefined)
+          return refuse(
+            this,
+            column,
+            'SQLite has no exact decimal; numeric without precision could exceed the 15 digits a REAL holds',
+            table,
+          );
+        if (t.precision > SQLITE_MAX_DECIMAL_PRECISION)
+          return refuse(
+            this,
+            column,
+            `SQLite stores decimals as REAL, exact to ${SQLITE_MAX_DECIMAL_PRECISION} digits only`,
+            table,
+          );
         return `NUMERIC(${t.precision},${t.scale ?? 0})`;
       case 'float':
         return 'REAL';

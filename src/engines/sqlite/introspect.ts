@@ -12,17 +12,32 @@ export async function introspectSqlite(runner: SqlRunner): Promise<Catalog> {
   const relations: Relation[] = [];
   for (const t of tables) {
     const quoted = `"${t.name.replace(/"/g, '""')}"`;
-    const info = await runner.query<{ name: string; type: string; notnull: number; dflt_value: string | null; pk: number }>(`PRAGMA table_info(${quoted})`);
-    const fks = await runner.query<{ id: number; seq: number; table: string; from: string; to: string }>(`PRAGMA foreign_key_list(${quoted})`);
+    const info = await runner.query<{ name: string; type: string; notnull: number; dflt_value: string | null; pk: number }>(
+      `PRAGMA table_info(${quoted})`,
+    );
+    const fks = await runner.query<{ id: number; seq: number; table: string; from: string; to: string }>(
+      `PRAGMA foreign_key_list(${quoted})`,
+    );
     const columns: Column[] = info.map((c) => {
-      const column: Column = { name: c.name, type: mapSqliteType(c.type), nullable: Number(c.notnull) === 0 && Number(c.pk) === 0 };
+      const column: Column = {
+        name: c.name,
+        type: mapSqliteType(c.type),
+        nullable: Number(c.notnull) === 0 && Number(c.pk) === 0,
+      };
       if (c.dflt_value !== null) column.defaultExpression = c.dflt_value;
       return column;
     });
-    const primaryKey = info.filter((c) => Number(c.pk) > 0).sort((a, b) => Number(a.pk) - Number(b.pk)).map((c) => c.name);
+    const primaryKey = info
+      .filter((c) => Number(c.pk) > 0)
+      .sort((a, b) => Number(a.pk) - Number(b.pk))
+      .map((c) => c.name);
     const byId = new Map<number, ForeignKey>();
     for (const fk of fks) {
-      const entry = byId.get(fk.id) ?? { name: `${t.name}_fk${fk.id}`, columns: [], references: { relation: fk.table, columns: [] } };
+      const entry = byId.get(fk.id) ?? {
+        name: `${t.name}_fk${fk.id}`,
+        columns: [],
+        references: { relation: fk.table, columns: [] },
+      };
       entry.columns.push(fk.from);
       entry.references.columns.push(fk.to);
       byId.set(fk.id, entry);
@@ -40,7 +55,8 @@ export function mapSqliteType(declared: string): ColumnType {
   if (u === 'SMALLINT') return t('integer', { bits: 16 });
   if (u === 'INTEGER' || u === 'INT') return t('integer', { bits: 32 });
   if (u.includes('INT')) return t('integer', { bits: 64 });
-  if (/^(NUMERIC|DECIMAL)/.test(u)) return args ? t('decimal', { precision: Number(args[1]), scale: Number(args[2] ?? 0) }) : t('decimal');
+  if (/^(NUMERIC|DECIMAL)/.test(u))
+    return args ? t('decimal', { precision: Number(args[1]), scale: Number(args[2] ?? 0) }) : t('decimal');
   if (/REAL|FLOA|DOUB/.test(u)) return t('float');
   if (/^BOOL/.test(u)) return t('boolean');
   if (u === 'DATE') return t('date');
