@@ -1,5 +1,7 @@
 import pc from 'picocolors';
+import { DeployError, DeployRefused } from '../deploy/deploy.js';
 import { UserError } from '../design/errors.js';
+import { SiteError } from '../engines/connector.js';
 import { SourceError } from '../engines/source.js';
 import { PredicateError } from '../predicate/index.js';
 import { MissingEnvVarError } from '../util/secrets.js';
@@ -11,6 +13,14 @@ export function isUserError(e: unknown): e is Error {
 }
 
 export function reportError(e: unknown, stderr: (s: string) => void): number {
+  if (e instanceof DeployRefused) {
+    stderr(`${pc.red('ddbkit: refused:')} ${e.message}\n`);
+    return ExitCode.failed;
+  }
+  if (e instanceof SiteError || e instanceof DeployError) {
+    stderr(`${pc.red('ddbkit: error:')} ${e.message}\n`);
+    return ExitCode.site;
+  }
   if (isUserError(e)) {
     stderr(`${pc.red('ddbkit: error:')} ${e.message}\n`);
     return ExitCode.unusable;

@@ -6,6 +6,8 @@ export const ExitCode = {
   failed: 1,
   /** The input cannot be used: bad command line, malformed design, unknown names, unreadable source. */
   unusable: 2,
+  /** A site failed: unreachable, refused credentials, a statement or a load failed there. */
+  site: 3,
   /** A bug in ddbkit: the message and stack trace are printed; please report it. */
   internal: 70,
 } as const;

@@ -5,7 +5,10 @@
 import { Command, CommanderError } from 'commander';
 import { packageVersion } from '../util/package.js';
 import { registerDemo } from './commands/demo.js';
+import { registerDeploy } from './commands/deploy.js';
 import { registerScripts } from './commands/scripts.js';
+import { registerStatus } from './commands/status.js';
+import { registerVerify } from './commands/verify.js';
 import { registerValidate } from './commands/validate.js';
 import { reportError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
@@ -20,6 +23,9 @@ export function buildProgram(io: Io): Command {
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   registerValidate(program, io);
   registerScripts(program, io);
+  registerDeploy(program, io);
+  registerVerify(program, io);
+  registerStatus(program, io);
   registerDemo(program, io);
   return program;
 }

@@ -95,7 +95,7 @@ function siteScript(resolved: ResolvedDesign, layouts: SiteLayout[], layout: Sit
     for (const s of statements) out.push(`${s};`);
     out.push('');
   }
-  if (layout.decision) out.push(...decisionSection(resolved, layouts, layout));
+  if (layout.decision) out.push(...render(decisionItems(resolved, layouts, layout)));
   return `${out.join('\n').trimEnd()}\n`;
 }
 
@@ -107,10 +107,31 @@ function describeSelection(f: ResolvedFragment): string {
   return parts.length ? `: ${parts.join('; ')}` : ' (all rows and columns)';
 }
 
-function decisionSection(resolved: ResolvedDesign, layouts: SiteLayout[], layout: SiteLayout): string[] {
+/** A line of a script: a comment (or blank line), or one SQL statement without its semicolon. */
+export type ScriptItem = { comment: string } | { sql: string };
+
+function render(items: ScriptItem[]): string[] {
+  return items.map((i) => ('sql' in i ? `${i.sql};` : i.comment === '' ? '' : `-- ${i.comment}`));
+}
+
+/**
+ * The decision site's links and views, as statements. Password placeholders stay placeholders in
+ * scripts; `deploy` substitutes the real passwords only in what it sends to the site.
+ */
+export function decisionItems(resolved: ResolvedDesign, layouts: SiteLayout[], layout: SiteLayout): ScriptItem[] {
   const { site: decision, dialect } = layout;
   const q = (n: string) => dialect.quoteIdentifier(n);
-  const out: string[] = [`-- ─── Links from the decision site ${decision.name} to the other sites ───`, ''];
+  const items: ScriptItem[] = [];
+  const out = {
+    push: (...lines: string[]) => {
+      for (const line of lines) {
+        if (line === '') items.push({ comment: '' });
+        else if (line.startsWith('-- ')) items.push({ comment: line.slice(3) });
+        else items.push({ sql: line.replace(/;$/, '') });
+      }
+    },
+  };
+  out.push(`-- ─── Links from the decision site ${decision.name} to the other sites ───`, '');
   const linked = new Map<string, LinkKind>();
   const extensions = new Set<string>();
   for (const other of layouts) {
@@ -211,7 +232,7 @@ function decisionSection(resolved: ResolvedDesign, layouts: SiteLayout[], layout
     const select = reconstructionSelect(plan, rr.relation, dialect, (f) => reference(f)!);
     out.push(`CREATE OR REPLACE VIEW ${q(name)} AS\n${select};`, '');
   }
-  return out;
+  return items;
 }
 
 function fragmentsOf(plan: ReconstructionPlan): ResolvedFragment[] {

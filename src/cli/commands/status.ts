@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import pc from 'picocolors';
+import { deploymentStatus } from '../../deploy/status.js';
+import { loadDesign } from '../../design/load.js';
+import { resolveDesign } from '../../design/resolve.js';
+import { openSource } from '../../engines/source.js';
+import { ExitCode } from '../exit-codes.js';
+import type { Io } from '../io.js';
+
+export function registerStatus(program: Command, io: Io): void {
+  program
+    .command('status')
+    .description('each site: reachable, engine and version, fragments with row counts; replicas in step or not')
+    .argument('<design>', 'the design file')
+    .option('--json', 'print the status as JSON')
+    .action(async (file: string, opts: { json?: boolean }) => {
+      const design = await loadDesign(file);
+      const source = await openSource(design.source, design.dir);
+      let status;
+      try {
+        status = await deploymentStatus(resolveDesign(design, source.catalog), design.dir);
+      } finally {
+        await source.close();
+      }
+      if (opts.json) {
+        io.stdout(`${JSON.stringify(status, null, 2)}\n`);
+      } else {
+        for (const s of status.sites) {
+          const head = s.reachable ? pc.green('reachable') : pc.red(`unreachable: ${s.error}`);
+          io.stdout(
+            `${pc.bold(s.site)} (${s.engine}${s.decision ? ', decision site' : ''}) ${head}${s.version ? pc.dim(` — ${s.version}`) : ''}\n`,
+          );
+          for (const t of s.tables)
+            io.stdout(`  ${t.fragment.padEnd(22)} ${t.present ? `${t.rows} rows` : pc.yellow('missing')}\n`);
+        }
+        for (const r of status.replicas) {
+          io.stdout(`${r.inStep ? pc.green('✓') : pc.red('✗')} replicas of ${r.fragment} (${r.sites.join(', ')}): ${r.detail}\n`);
+        }
+      }
+      const healthy =
+        status.sites.every((s) => s.reachable && s.tables.every((t) => t.present)) && status.replicas.every((r) => r.inStep);
+      io.exitCode = healthy ? ExitCode.ok : ExitCode.failed;
+    });
+}
