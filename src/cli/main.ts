@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { packageVersion } from '../util/package.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDeploy } from './commands/deploy.js';
+import { registerQuery } from './commands/query.js';
 import { registerScripts } from './commands/scripts.js';
 import { registerStatus } from './commands/status.js';
 import { registerVerify } from './commands/verify.js';
@@ -26,6 +27,7 @@ export function buildProgram(io: Io): Command {
   registerDeploy(program, io);
   registerVerify(program, io);
   registerStatus(program, io);
+  registerQuery(program, io);
   registerDemo(program, io);
   return program;
 }

@@ -6,6 +6,6 @@
 export * from './ast.js';
 export { type Domain, type Key, domainOf } from './domain.js';
 export { evaluate, type Row, type Truth3 } from './evaluate.js';
-export { PredicateError, parsePredicate, type Scope } from './parse.js';
+export { PredicateError, parsePredicate, predicateFromExpr, type Scope } from './parse.js';
 export { renderSql, postgresStyle, type SqlStyle } from './render.js';
 export { type Goal, type JsonValue, type Truth, Universe, Witness } from './solver.js';

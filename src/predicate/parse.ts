@@ -96,6 +96,14 @@ export function parsePredicate(sql: string, scope: Scope): Predicate {
   return new PredicateParser(sql, scope).predicate(syntaxOf(sql));
 }
 
+/**
+ * A predicate from an expression already parsed (with location tracking) out of `sql`, e.g. one
+ * conjunct of a query's WHERE clause; `sql` is the whole text the locations point into.
+ */
+export function predicateFromExpr(expr: Expr, sql: string, scope: Scope): Predicate {
+  return new PredicateParser(sql, scope).predicate(expr);
+}
+
 class PredicateParser {
   constructor(
     private readonly sql: string,

@@ -134,8 +134,33 @@ export class DuckDbConnector extends BaseConnector {
     );
   }
 
+  /**
+   * Runs a query and returns its column names with the row batches: what a coordinator needs to
+   * hand a result to its caller (stream() alone gives no names).
+   */
+  async result(
+    sql: string,
+    batchSize = 1000,
+  ): Promise<{ columns: string[]; families: Array<ValueType['family'] | undefined>; batches: AsyncIterable<unknown[][]> }> {
+    const result = await this.guard('query failed', () => this.conn.stream(sql), sql);
+    return {
+      columns: result.columnNames(),
+      families: result.columnTypes().map((t) => resultType(t)?.family),
+      batches: this.batchesOf(result, sql, batchSize),
+    };
+  }
+
   async *stream(sql: string, batchSize = 1000, hints?: readonly ColumnType[]): AsyncIterable<unknown[][]> {
     const result = await this.guard('query failed', () => this.conn.stream(sql), sql);
+    yield* this.batchesOf(result, sql, batchSize, hints);
+  }
+
+  private async *batchesOf(
+    result: Awaited<ReturnType<DuckDBConnection['stream']>>,
+    sql: string,
+    batchSize: number,
+    hints?: readonly ColumnType[],
+  ): AsyncIterable<unknown[][]> {
     const hinted = hints?.map(valueTypeOf);
     const types = result.columnTypes().map((t, i) => hinted?.[i] ?? resultType(t));
     let batch: unknown[][] = [];

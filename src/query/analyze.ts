@@ -1,0 +1,241 @@
+/**
+ * What a global query needs from each global relation: which columns, and which rows — the
+ * conditions of its WHERE (and inner-join ON) clauses that constrain one relation alone, as
+ * predicate trees. A relation referenced several times needs the union of what each reference
+ * needs, so its predicate is the OR of theirs. Everything is conservative: fetching a superset is
+ * always correct, since the coordinator runs the whole query again over what was fetched.
+ */
+import { type Expr, type Statement, parse } from 'pgsql-ast-parser';
+import { type Catalog, type Relation, findRelation, sameName } from '../catalog/types.js';
+import { relationScope } from '../design/resolve.js';
+import { type Predicate, TRUE, and, or, predicateFromExpr } from '../predicate/index.js';
+import { QueryError } from './errors.js';
+
+export interface RelationNeeds {
+  relation: Relation;
+  /** Column names (as the catalog spells them) the query may read. */
+  columns: Set<string>;
+  /** Rows the query may read: the OR of every reference's pushable conditions. */
+  predicate: Predicate;
+  references: number;
+}
+
+export interface QueryAnalysis {
+  statement: Statement;
+  needs: Map<string, RelationNeeds>;
+}
+
+type Node = Record<string, unknown>;
+
+const isNode = (v: unknown): v is Node => typeof v === 'object' && v !== null;
+
+function children(node: Node): Node[] {
+  const out: Node[] = [];
+  for (const [k, v] of Object.entries(node)) {
+    if (k === '_location') continue;
+    if (Array.isArray(v)) for (const x of v) if (isNode(x)) out.push(x);
+    if (isNode(v)) out.push(v);
+  }
+  return out;
+}
+
+function walk(node: Node, visit: (n: Node) => void): void {
+  visit(node);
+  for (const c of children(node)) walk(c, visit);
+}
+
+function conjuncts(e: Expr | undefined): Expr[] {
+  if (!e) return [];
+  if (e.type === 'binary' && e.op === 'AND') return [...conjuncts(e.left), ...conjuncts(e.right)];
+  return [e];
+}
+
+/** Column references of an expression, or undefined when it holds a subquery (never pushed). */
+function refsOf(e: Expr): Array<{ table?: string; name: string }> | undefined {
+  const refs: Array<{ table?: string; name: string }> = [];
+  let subquery = false;
+  walk(e as unknown as Node, (n) => {
+    if (n.type === 'select' || n.type === 'union' || n.type === 'union all' || n.type === 'with') subquery = true;
+    if (n.type === 'ref') {
+      const table = (n.table as { name?: string } | undefined)?.name;
+      refs.push({ ...(table ? { table } : {}), name: String(n.name) });
+    }
+  });
+  return subquery ? undefined : refs;
+}
+
+const SUPPORTED_STATEMENTS = new Set(['select', 'union', 'union all', 'with', 'with recursive', 'values']);
+
+export function parseQuery(sql: string): Statement {
+  let statements: Statement[];
+  try {
+    statements = parse(sql, { locationTracking: true });
+  } catch (e) {
+    const first = String((e as Error).message)
+      .split('\n')
+      .slice(0, 3)
+      .join(' ')
+      .replace(/\s+/g, ' ');
+    throw new QueryError(`cannot parse the query: ${first}`, 'SYNTAX');
+  }
+  if (statements.length !== 1) throw new QueryError(`expected one statement, got ${statements.length}`, 'SYNTAX');
+  const statement = statements[0]!;
+  if (!SUPPORTED_STATEMENTS.has(statement.type)) {
+    throw new QueryError(`${statement.type.toUpperCase()} statements are not supported by query (only SELECT)`, 'UNSUPPORTED');
+  }
+  return statement;
+}
+
+export function analyzeQuery(sql: string, catalog: Catalog, statement = parseQuery(sql)): QueryAnalysis {
+  // Names bound by WITH shadow global relations of the same name.
+  const cteNames = new Set<string>();
+  walk(statement as unknown as Node, (n) => {
+    if ((n.type === 'with' || n.type === 'with recursive') && Array.isArray(n.bind)) {
+      for (const b of n.bind as Array<{ alias: { name: string } }>) cteNames.add(b.alias.name.toLowerCase());
+    }
+  });
+
+  const perRelation = new Map<
+    string,
+    { relation: Relation; columns: Set<string>; predicates: Predicate[]; references: number }
+  >();
+  const entry = (relation: Relation) => {
+    let e = perRelation.get(relation.name);
+    if (!e)
+      perRelation.set(relation.name, (e = { relation, columns: new Set(relation.primaryKey), predicates: [], references: 0 }));
+    return e;
+  };
+  const aliasesOf = new Map<string, Set<string>>(); // relation → aliases used anywhere
+
+  walk(statement as unknown as Node, (n) => {
+    if (n.type !== 'select' || !Array.isArray(n.from)) return;
+    analyzeBlock(n, sql, catalog, cteNames, entry, aliasesOf);
+  });
+
+  // Columns: every column name the query mentions that the relation has, qualified by one of its
+  // aliases or unqualified (a superset is fine).
+  walk(statement as unknown as Node, (n) => {
+    if (n.type !== 'ref' || n.name === '*') return;
+    const name = String(n.name);
+    const qualifier = (n.table as { name?: string } | undefined)?.name?.toLowerCase();
+    for (const e of perRelation.values()) {
+      const column = e.relation.columns.find((c) => sameName(c.name, name));
+      if (!column) continue;
+      if (qualifier && !aliasesOf.get(e.relation.name)?.has(qualifier)) continue;
+      e.columns.add(column.name);
+    }
+  });
+
+  const needs = new Map<string, RelationNeeds>();
+  for (const [name, e] of perRelation) {
+    needs.set(name, {
+      relation: e.relation,
+      columns: e.columns,
+      predicate: e.predicates.some((p) => p.kind === 'const' && p.value === true) ? TRUE : or(...e.predicates),
+      references: e.references,
+    });
+  }
+  return { statement, needs };
+}
+
+interface BlockItem {
+  alias: string;
+  relation?: Relation;
+  inner: boolean;
+  on?: Expr;
+}
+
+function analyzeBlock(
+  block: Node,
+  sql: string,
+  catalog: Catalog,
+  cteNames: Set<string>,
+  entry: (r: Relation) => { columns: Set<string>; predicates: Predicate[]; references: number },
+  aliasesOf: Map<string, Set<string>>,
+): void {
+  const items: BlockItem[] = [];
+  for (const from of block.from as Node[]) {
+    const join = from.join as { type?: string; on?: Expr; using?: Array<{ name: string }>; natural?: boolean } | undefined;
+    let item: BlockItem;
+    if (from.type === 'table') {
+      const name = from.name as { name: string; alias?: string; schema?: string };
+      const relation = !name.schema && cteNames.has(name.name.toLowerCase()) ? undefined : findRelation(catalog, name.name);
+      item = { alias: (name.alias ?? name.name).toLowerCase(), ...(relation ? { relation } : {}), inner: true };
+    } else {
+      const alias = (from.alias as { name?: string } | string | undefined) ?? '';
+      item = { alias: (typeof alias === 'string' ? alias : (alias.name ?? '')).toLowerCase(), inner: true };
+    }
+    const type = join?.type ?? 'INNER JOIN';
+    if (type === 'LEFT JOIN') item.inner = false;
+    if (type === 'RIGHT JOIN') for (const prev of items) prev.inner = false;
+    if (type === 'FULL JOIN') {
+      item.inner = false;
+      for (const prev of items) prev.inner = false;
+    }
+    if (join?.on && type === 'INNER JOIN') item.on = join.on;
+    items.push(item);
+    if (join?.natural || join?.using) {
+      // USING / NATURAL join columns are read implicitly: read every column of both sides.
+      for (const i of items) if (i.relation) for (const c of i.relation.columns) entry(i.relation).columns.add(c.name);
+    }
+  }
+  for (const item of items) {
+    if (!item.relation) continue;
+    const e = entry(item.relation);
+    e.references++;
+    let aliases = aliasesOf.get(item.relation.name);
+    if (!aliases) aliasesOf.set(item.relation.name, (aliases = new Set()));
+    aliases.add(item.alias);
+    aliases.add(item.relation.name.toLowerCase());
+  }
+
+  // `SELECT *` (or `alias.*`) reads every column of the relations it covers.
+  for (const col of (block.columns as Array<{ expr: Node }> | undefined) ?? []) {
+    if (col.expr.type !== 'ref' || col.expr.name !== '*') continue;
+    const qualifier = (col.expr.table as { name?: string } | undefined)?.name?.toLowerCase();
+    for (const i of items) {
+      if (i.relation && (!qualifier || qualifier === i.alias))
+        for (const c of i.relation.columns) entry(i.relation).columns.add(c.name);
+    }
+  }
+
+  // Conditions that constrain one inner relation alone, from WHERE and inner-join ON clauses.
+  const conditions = [...conjuncts(block.where as Expr | undefined), ...items.flatMap((i) => conjuncts(i.on))];
+  const opaque = items.some((i) => !i.relation); // a subquery or CTE in FROM: unqualified names may be its columns
+  const pushed = new Map<BlockItem, Predicate[]>();
+  for (const condition of conditions) {
+    const refs = refsOf(condition);
+    if (!refs || refs.length === 0) continue;
+    const owners = new Set<BlockItem>();
+    let resolvable = true;
+    for (const ref of refs) {
+      const owner = ref.table
+        ? items.find((i) => i.alias === ref.table!.toLowerCase())
+        : opaque
+          ? undefined
+          : (() => {
+              const having = items.filter((i) => i.relation?.columns.some((c) => sameName(c.name, ref.name)));
+              return having.length === 1 ? having[0] : undefined;
+            })();
+      if (!owner || !owner.relation) resolvable = false;
+      else owners.add(owner);
+    }
+    if (!resolvable || owners.size !== 1) continue;
+    const [owner] = [...owners] as [BlockItem];
+    if (!owner.inner) continue;
+    const scope = relationScope(owner.relation!);
+    try {
+      const p = predicateFromExpr(condition, sql, {
+        description: scope.description,
+        resolve: (name, qualifier) => (qualifier && qualifier.toLowerCase() !== owner.alias ? undefined : scope.resolve(name)),
+      });
+      pushed.set(owner, [...(pushed.get(owner) ?? []), p]);
+    } catch {
+      // Not a form the predicate logic understands (functions, LIKE…): the coordinator applies it.
+    }
+  }
+  for (const item of items) {
+    if (!item.relation) continue;
+    entry(item.relation).predicates.push(and(...(pushed.get(item) ?? [])));
+  }
+}

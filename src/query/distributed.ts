@@ -1,0 +1,344 @@
+/**
+ * The distributed database as if it were central: `openDistributed(design)` then `query(sql)`.
+ *
+ * Pipeline: parse → analyse what each global relation must provide (columns, rows) → localize and
+ * reduce (fragments pruned by predicate reasoning, replicas chosen, selections and projections
+ * pushed into each site's SQL) → fetch from the sites in parallel, streamed into the coordinator
+ * (DuckDB) → rebuild the relations there → run the query there.
+ */
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Statement } from 'pgsql-ast-parser';
+import type { Catalog, Column } from '../catalog/types.js';
+import { type Design, decisionSite, loadDesign } from '../design/load.js';
+import { type ResolvedDesign, resolveDesign } from '../design/resolve.js';
+import { type SiteConnector, SiteError, openConnector } from '../engines/connector.js';
+import { openSource } from '../engines/source.js';
+import { renderSql } from '../predicate/index.js';
+import { analyzeQuery, parseQuery } from './analyze.js';
+import { Coordinator } from './coordinator.js';
+import { QueryError } from './errors.js';
+import { type FragmentAccess, type PrunedFragment, type ReducedPlan, type RelationAccess, localize } from './localize.js';
+
+export interface SiteQuery {
+  site: string;
+  fragments: string[];
+  sql: string;
+  /** With analyze: rows returned and time taken. */
+  rows?: number;
+  ms?: number;
+}
+
+export interface QueryPlan {
+  sql: string;
+  relations: Array<{ relation: string; columns: string[]; predicate: string; fragments: string[] }>;
+  site_queries: SiteQuery[];
+  pruned: PrunedFragment[];
+  coordinator: { engine: 'duckdb'; steps: string[] };
+  /** With analyze: time per step. */
+  timings?: { fetch_ms: number; rebuild_ms: number; execute_ms: number; total_ms: number };
+}
+
+export interface QueryResult {
+  columns: string[];
+  /** Each column's type family (decimal values are exact strings: JSON output turns them into numbers). */
+  families: Array<string | undefined>;
+  rows: unknown[][];
+  plan: QueryPlan;
+}
+
+export interface OpenOptions {
+  /** The folder `file:` site URLs resolve against (where `deploy` put them); the design's folder by default. */
+  sitesDir?: string;
+}
+
+export async function openDistributed(designFile: string, options: OpenOptions = {}): Promise<DistributedDatabase> {
+  const design = await loadDesign(designFile);
+  const sitesDir = options.sitesDir ?? design.dir;
+  const catalog = await loadCatalog(design, sitesDir);
+  return new DistributedDatabase(design, resolveDesign(design, catalog), sitesDir);
+}
+
+/**
+ * The global schema, from a cache beside the sites (written on first use) or from the source: a
+ * query must not have to reload a .sql source every time.
+ */
+async function loadCatalog(design: Design, sitesDir: string): Promise<Catalog> {
+  const cacheFile = path.join(sitesDir, '.ddbkit', `${design.name}.catalog.json`);
+  const sourceFile = /\.sql$/i.test(design.source) ? path.resolve(design.dir, design.source) : undefined;
+  try {
+    const cached = JSON.parse(await readFile(cacheFile, 'utf8')) as { source: string; sourceMtime?: number; catalog: Catalog };
+    const mtime = sourceFile ? (await stat(sourceFile)).mtimeMs : undefined;
+    if (cached.source === design.source && cached.sourceMtime === mtime) return cached.catalog;
+  } catch {
+    // no cache yet, or unreadable: introspect the source
+  }
+  const source = await openSource(design.source, design.dir);
+  try {
+    const mtime = sourceFile ? (await stat(sourceFile)).mtimeMs : undefined;
+    await mkdir(path.dirname(cacheFile), { recursive: true });
+    await writeFile(cacheFile, JSON.stringify({ source: design.source, sourceMtime: mtime, catalog: source.catalog }));
+    return source.catalog;
+  } finally {
+    await source.close();
+  }
+}
+
+export class DistributedDatabase {
+  private readonly connectors = new Map<string, Promise<SiteConnector>>();
+  private coordinator?: Promise<Coordinator>;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly design: Design,
+    readonly resolved: ResolvedDesign,
+    readonly sitesDir: string,
+  ) {}
+
+  /** Runs a global SELECT and returns all its rows (arrays, in `columns` order). */
+  async query(sql: string, options: { analyze?: boolean } = {}): Promise<QueryResult> {
+    return this.exclusive(async () => {
+      const { columns, families, batches, plan } = await this.start(sql, options.analyze ?? false);
+      const rows: unknown[][] = [];
+      const started = performance.now();
+      for await (const batch of batches) rows.push(...batch);
+      if (plan.timings) {
+        plan.timings.execute_ms += performance.now() - started;
+        plan.timings.total_ms += performance.now() - started;
+      }
+      return { columns, families, rows, plan };
+    });
+  }
+
+  /** The same as objects keyed by column name (a later column of the same name wins). */
+  async rows(sql: string): Promise<Array<Record<string, unknown>>> {
+    const { columns, rows } = await this.query(sql);
+    return rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]])));
+  }
+
+  /** Streams the result in batches; the database serves no other query until the stream ends. */
+  async *stream(sql: string): AsyncIterable<Array<Record<string, unknown>>> {
+    let release!: () => void;
+    const done = new Promise<void>((r) => (release = r));
+    const previous = this.queue;
+    this.queue = previous.then(() => done);
+    await previous.catch(() => {});
+    try {
+      const { columns, batches } = await this.start(sql, false);
+      for await (const batch of batches) yield batch.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]])));
+    } finally {
+      release();
+    }
+  }
+
+  /** The distributed plan, without running the query. */
+  async explain(sql: string): Promise<QueryPlan> {
+    const statement = parseQuery(sql);
+    const accesses = this.plan(sql, statement);
+    return this.describe(sql, accesses);
+  }
+
+  async close(): Promise<void> {
+    await this.queue.catch(() => {});
+    const all = await Promise.allSettled([...this.connectors.values()]);
+    await Promise.all(all.flatMap((r) => (r.status === 'fulfilled' ? [r.value.close().catch(() => {})] : [])));
+    if (this.coordinator) await (await this.coordinator).close().catch(() => {});
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  private plan(sql: string, statement: Statement): RelationAccess[] {
+    const analysis = analyzeQuery(sql, this.resolved.catalog, statement);
+    const decision = decisionSite(this.design).name;
+    return [...analysis.needs.values()].map((needs) => localize(this.resolved, needs, { preferSites: [decision] }));
+  }
+
+  private describe(sql: string, accesses: RelationAccess[]): QueryPlan {
+    const leaves = accesses.flatMap((a) => leavesOf(a.plan));
+    return {
+      sql,
+      relations: accesses.map((a) => ({
+        relation: a.relation.relation.name,
+        columns: a.relation.relation.columns.map((c) => c.name).filter((c) => a.needs.columns.has(c)),
+        predicate: a.needs.predicate.kind === 'const' ? String(a.needs.predicate.value).toUpperCase() : describePredicate(a),
+        fragments: leavesOf(a.plan).map((l) => l.fragment.name),
+      })),
+      site_queries: leaves.map((l) => ({ site: l.site.name, fragments: [l.fragment.name], sql: l.sql })),
+      pruned: accesses.flatMap((a) => a.pruned),
+      coordinator: {
+        engine: 'duckdb',
+        steps: [
+          ...accesses.map(
+            (a) =>
+              `rebuild ${a.relation.relation.name} from ${
+                leavesOf(a.plan)
+                  .map((l) => l.fragment.name)
+                  .join(', ') || 'no fragment (empty)'
+              }`,
+          ),
+          'run the query over the rebuilt relations',
+        ],
+      },
+    };
+  }
+
+  private async start(
+    sql: string,
+    analyze: boolean,
+  ): Promise<{ columns: string[]; families: Array<string | undefined>; batches: AsyncIterable<unknown[][]>; plan: QueryPlan }> {
+    const t0 = performance.now();
+    const statement = parseQuery(sql);
+    const accesses = this.plan(sql, statement);
+    const plan = this.describe(sql, accesses);
+    const coordinator = await this.coordinatorReady();
+    await coordinator.reset();
+
+    // Fetch every fragment: sites in parallel, each site's queries in turn, each stream loaded
+    // into the coordinator as it arrives (a bounded read-ahead keeps memory flat).
+    const tables = new Map<FragmentAccess, string>();
+    const bySite = new Map<string, FragmentAccess[]>();
+    for (const leaf of accesses.flatMap((a) => leavesOf(a.plan)))
+      bySite.set(leaf.site.name, [...(bySite.get(leaf.site.name) ?? []), leaf]);
+    await Promise.all(
+      [...bySite.entries()].map(async ([siteName, leaves]) => {
+        const connector = await this.connector(siteName);
+        for (const leaf of leaves) {
+          const started = performance.now();
+          const columns = columnsOf(leaf);
+          const table = await coordinator.createFragmentTable(columns);
+          tables.set(leaf, table);
+          let rows: number;
+          try {
+            rows = await coordinator.load(
+              table,
+              columns,
+              readAhead(
+                connector.stream(
+                  leaf.sql,
+                  5000,
+                  columns.map((c) => c.type),
+                ),
+                8,
+              ),
+            );
+          } catch (e) {
+            throw e instanceof SiteError
+              ? e
+              : new QueryError(
+                  `fetching ${leaf.fragment.name} from site ${siteName} failed: ${(e as Error).message}`,
+                  'EXECUTION',
+                );
+          }
+          if (analyze) {
+            const q = plan.site_queries.find(
+              (s) => s.sql === leaf.sql && s.site === siteName && s.fragments[0] === leaf.fragment.name,
+            );
+            if (q) Object.assign(q, { rows, ms: Math.round((performance.now() - started) * 10) / 10 });
+          }
+        }
+      }),
+    );
+    const t1 = performance.now();
+    for (const a of accesses) {
+      const columns = a.relation.relation.columns.map((c) => c.name).filter((c) => a.needs.columns.has(c));
+      await coordinator.rebuild(a.relation.relation, columns, a.plan, (leaf) => tables.get(leaf as FragmentAccess)!);
+    }
+    const t2 = performance.now();
+    let result: Awaited<ReturnType<Coordinator['run']>>;
+    try {
+      result = await coordinator.run(sql);
+    } catch (e) {
+      throw new QueryError(`the coordinator could not run the query: ${coordinatorMessage(e)}`, 'EXECUTION');
+    }
+    const t3 = performance.now();
+    if (analyze) plan.timings = { fetch_ms: t1 - t0, rebuild_ms: t2 - t1, execute_ms: t3 - t2, total_ms: t3 - t0 };
+    return { columns: postgresNames(statement, result.columns), families: result.families, batches: result.batches, plan };
+  }
+
+  private coordinatorReady(): Promise<Coordinator> {
+    this.coordinator ??= Coordinator.open();
+    return this.coordinator;
+  }
+
+  private connector(siteName: string): Promise<SiteConnector> {
+    let c = this.connectors.get(siteName);
+    if (!c) {
+      const site = this.design.sites.find((s) => s.name === siteName)!;
+      c = openConnector(site, this.sitesDir);
+      this.connectors.set(siteName, c);
+    }
+    return c;
+  }
+}
+
+function leavesOf(plan: ReducedPlan): FragmentAccess[] {
+  switch (plan.kind) {
+    case 'fragment':
+      return [plan.access];
+    case 'union':
+    case 'join':
+      return plan.parts.flatMap(leavesOf);
+    case 'empty':
+      return [];
+  }
+}
+
+function columnsOf(leaf: FragmentAccess): Column[] {
+  return leaf.columns.map((c) => leaf.fragment.relation.columns.find((x) => x.name === c)!);
+}
+
+function describePredicate(a: RelationAccess): string {
+  return renderSql(a.needs.predicate, { column: (v) => v.name });
+}
+
+function coordinatorMessage(e: unknown): string {
+  const m = (e as Error).message ?? String(e);
+  return m.replace(/^site coordinator \(duckdb\): query failed: /, '');
+}
+
+/** Reads up to `depth` batches ahead of the consumer, so sites keep sending while the coordinator loads. */
+async function* readAhead<T>(source: AsyncIterable<T>, depth: number): AsyncIterable<T> {
+  const it = source[Symbol.asyncIterator]();
+  const pending: Array<Promise<IteratorResult<T>>> = [];
+  const pull = () => pending.push(it.next());
+  for (let i = 0; i < depth; i++) pull();
+  for (;;) {
+    const r = await pending.shift()!;
+    if (r.done) return;
+    pull();
+    yield r.value;
+  }
+}
+
+/**
+ * PostgreSQL's names for unnamed result columns (`count`, `sum`, `?column?`…), so a result reads
+ * the same as on the central database; DuckDB names them after the expression text.
+ */
+function postgresNames(statement: Statement, duckNames: string[]): string[] {
+  const select = (s: Statement): Statement | undefined =>
+    s.type === 'select'
+      ? s
+      : s.type === 'with'
+        ? select(s.in)
+        : s.type === 'union' || s.type === 'union all'
+          ? select(s.left)
+          : undefined;
+  const top = select(statement);
+  if (!top || top.type !== 'select' || !top.columns) return duckNames;
+  if (top.columns.length !== duckNames.length || top.columns.some((c) => c.expr.type === 'ref' && c.expr.name === '*'))
+    return duckNames;
+  return top.columns.map((c, i) => {
+    if (c.alias) return c.alias.name;
+    const e = c.expr;
+    if (e.type === 'ref') return e.name;
+    if (e.type === 'call') return e.function.name.toLowerCase();
+    if (e.type === 'cast') return e.operand.type === 'ref' ? e.operand.name : 'name' in e.to ? e.to.name : duckNames[i]!;
+    if (e.type === 'case') return 'case';
+    if (e.type === 'extract') return 'extract';
+    return '?column?';
+  });
+}

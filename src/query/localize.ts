@@ -1,0 +1,161 @@
+/**
+ * Localization and reduction: each global relation the query reads is replaced by its
+ * reconstruction plan, then reduced — horizontal fragments whose predicate contradicts what the
+ * query asks are dropped (proven by the predicate logic, with the contradiction as the reason),
+ * vertical fragments holding none of the needed columns are dropped, a replica is chosen for each
+ * remaining fragment, and the query's single-relation conditions and column needs are pushed into
+ * the SQL sent to that site, in its own dialect.
+ */
+import type { ResolvedDesign, ResolvedFragment, ResolvedRelation } from '../design/resolve.js';
+import type { SiteSpec } from '../design/schema.js';
+import { tableName } from '../deploy/layout.js';
+import { dialectFor } from '../engines/dialect-registry.js';
+import { type Predicate, Universe, and, renderSql, variablesOf } from '../predicate/index.js';
+import { type ReconstructionPlan, analyzeRelation } from '../validate/reconstruction.js';
+import type { RelationNeeds } from './analyze.js';
+
+export interface FragmentAccess {
+  fragment: ResolvedFragment;
+  site: SiteSpec;
+  table: string;
+  /** Stored columns fetched (needed ones, and the key). */
+  columns: string[];
+  /** Conditions evaluated at the site. */
+  filter?: Predicate;
+  /** The SELECT sent to the site, in its dialect. */
+  sql: string;
+}
+
+export type ReducedPlan =
+  | { kind: 'fragment'; access: FragmentAccess; implied: Map<string, import('../predicate/index.js').Key | null> }
+  | { kind: 'union'; parts: ReducedPlan[] }
+  | { kind: 'join'; key: string[]; parts: ReducedPlan[] }
+  | { kind: 'empty' };
+
+export interface PrunedFragment {
+  fragment: string;
+  relation: string;
+  reason: string;
+}
+
+export interface RelationAccess {
+  relation: ResolvedRelation;
+  needs: RelationNeeds;
+  plan: ReducedPlan;
+  pruned: PrunedFragment[];
+}
+
+export interface LocalizeOptions {
+  /** Preferred sites when a fragment has replicas (e.g. the decision site, or sites already used). */
+  preferSites?: string[];
+}
+
+export function localize(resolved: ResolvedDesign, needs: RelationNeeds, options: LocalizeOptions = {}): RelationAccess {
+  const rr = resolved.relations.find((r) => r.relation === needs.relation)!;
+  const pruned: PrunedFragment[] = [];
+  if (rr.fragments.length === 0) return { relation: rr, needs, plan: { kind: 'empty' }, pruned };
+  const universe = new Universe(rr.constraints);
+  const { plan } = analyzeRelation(rr, universe);
+  const queryText = describe(needs.predicate);
+  const reduce = (p: ReconstructionPlan): ReducedPlan => {
+    switch (p.kind) {
+      case 'empty':
+        return p;
+      case 'fragment': {
+        const f = p.fragment;
+        const together = universe.findRow([
+          { predicate: f.membership, is: 'true' },
+          { predicate: needs.predicate, is: 'true' },
+        ]);
+        if (!together) {
+          pruned.push({
+            fragment: f.name,
+            relation: rr.relation.name,
+            reason: `${f.spec.where ? f.spec.where.trim() : f.parent ? `rows of ${f.parent.fragment.name}` : 'its rows'} contradicts ${queryText}`,
+          });
+          return { kind: 'empty' };
+        }
+        const implied = new Map([...p.implied].filter(([c]) => needs.columns.has(c)));
+        return { kind: 'fragment', access: access(f, needs, options), implied };
+      }
+      case 'union': {
+        const parts = p.parts.map(reduce).filter((x) => x.kind !== 'empty');
+        if (parts.length === 0) return { kind: 'empty' };
+        return parts.length === 1 ? parts[0]! : { kind: 'union', parts };
+      }
+      case 'join': {
+        // Vertical parts holding no needed non-key column are not fetched; one part always stays.
+        const key = new Set(p.key);
+        const useful = p.parts.filter((part) => providesNeeded(part, needs, key));
+        const kept = useful.length > 0 ? useful : [p.parts[0]!];
+        const parts = kept.map(reduce);
+        if (parts.some((x) => x.kind === 'empty')) {
+          return { kind: 'empty' };
+        }
+        for (const dropped of p.parts.filter((x) => !kept.includes(x))) {
+          for (const f of fragmentsOf(dropped)) {
+            pruned.push({
+              fragment: f.name,
+              relation: rr.relation.name,
+              reason: `holds none of the columns the query reads (${[...needs.columns].join(', ')})`,
+            });
+          }
+        }
+        return parts.length === 1 ? parts[0]! : { kind: 'join', key: p.key, parts };
+      }
+    }
+  };
+  return { relation: rr, needs, plan: reduce(plan), pruned };
+}
+
+function providesNeeded(p: ReconstructionPlan, needs: RelationNeeds, key: Set<string>): boolean {
+  switch (p.kind) {
+    case 'fragment':
+      return [...p.fragment.columns, ...p.implied.keys()].some((c) => needs.columns.has(c) && !key.has(c));
+    case 'union':
+    case 'join':
+      return p.parts.some((x) => providesNeeded(x, needs, key));
+    case 'empty':
+      return false;
+  }
+}
+
+function fragmentsOf(p: ReconstructionPlan): ResolvedFragment[] {
+  switch (p.kind) {
+    case 'fragment':
+      return [p.fragment];
+    case 'union':
+    case 'join':
+      return p.parts.flatMap(fragmentsOf);
+    case 'empty':
+      return [];
+  }
+}
+
+function conjunctsOf(p: Predicate): Predicate[] {
+  return p.kind === 'and' ? p.args.flatMap(conjunctsOf) : p.kind === 'const' && p.value === true ? [] : [p];
+}
+
+function access(f: ResolvedFragment, needs: RelationNeeds, options: LocalizeOptions): FragmentAccess {
+  const prefer = options.preferSites ?? [];
+  const site = [...f.sites].sort((a, b) => rank(prefer, a.name) - rank(prefer, b.name))[0]!;
+  const dialect = dialectFor(site.engine);
+  const stored = new Set(f.columns);
+  const key = new Set(f.relation.primaryKey);
+  const columns = f.columns.filter((c) => needs.columns.has(c) || key.has(c));
+  // Only conditions on stored columns can run at the site; the coordinator re-applies them all.
+  const pushable = conjunctsOf(needs.predicate).filter((c) => [...variablesOf(c).values()].every((v) => stored.has(v.name)));
+  const filter = pushable.length > 0 ? and(...pushable) : undefined;
+  const table = tableName(f);
+  const sql = `SELECT ${columns.map((c) => dialect.quoteIdentifier(c)).join(', ')} FROM ${dialect.quoteIdentifier(table)}${filter ? ` WHERE ${dialect.renderPredicate(filter)}` : ''}`;
+  return { fragment: f, site, table, columns, ...(filter ? { filter } : {}), sql };
+}
+
+function rank(prefer: string[], site: string): number {
+  const i = prefer.indexOf(site);
+  return i < 0 ? prefer.length : i;
+}
+
+function describe(p: Predicate): string {
+  return p.kind === 'const' ? String(p.value).toUpperCase() : renderSql(p, { column: (v) => v.name });
+}
