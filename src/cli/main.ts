@@ -7,6 +7,8 @@ import { packageVersion } from '../util/package.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDeploy } from './commands/deploy.js';
 import { registerQuery } from './commands/query.js';
+import { registerReport } from './commands/report.js';
+import { registerShell } from './commands/shell.js';
 import { registerScripts } from './commands/scripts.js';
 import { registerStatus } from './commands/status.js';
 import { registerVerify } from './commands/verify.js';
@@ -28,6 +30,8 @@ export function buildProgram(io: Io): Command {
   registerVerify(program, io);
   registerStatus(program, io);
   registerQuery(program, io);
+  registerReport(program, io);
+  registerShell(program, io);
   registerDemo(program, io);
   return program;
 }

@@ -13,6 +13,8 @@ export interface Design {
   name: string;
   description?: string;
   source: string;
+  /** The reports file, when the design names one (relative to `dir`). */
+  reports?: string;
   /** Sites in the order the file lists them. */
   sites: SiteSpec[];
   fragments: FragmentSpec[];
@@ -84,6 +86,7 @@ export function parseDesign(text: string, file: string): Design {
     name: data.name,
     ...(data.description ? { description: data.description } : {}),
     source: data.source,
+    ...(data.reports ? { reports: data.reports } : {}),
     sites: Object.entries(data.sites).map(([name, s]) => ({ ...s, name })),
     fragments: data.fragments,
     file,

@@ -66,6 +66,8 @@ export const designSchema = z
     source: z.string().min(1),
     sites: z.record(name, siteSchema).refine((s) => Object.keys(s).length > 0, 'at least one site is needed'),
     fragments: z.array(fragmentSchema).min(1),
+    /** A YAML file of named reports (global SQL), relative to the design file. */
+    reports: z.string().min(1).optional(),
   })
   .strict();
 
