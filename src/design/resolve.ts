@@ -227,14 +227,22 @@ function foreignKeyPresent(child: Relation, fk: ForeignKey): Predicate {
  * the parent's other columns become variables named through the relation, e.g. `book.site`.
  */
 function liftThrough(child: Relation, link: NonNullable<ResolvedFragment['parent']>, predicate: Predicate): Predicate {
-  const { fragment, foreignKey } = link;
+  return liftPredicate(child, link.fragment.relation, link.foreignKey, predicate);
+}
+
+/**
+ * A predicate over a parent relation's row, rewritten over the child row that references it
+ * through `foreignKey`: the same variables derived fragments' memberships use, so the query engine
+ * can carry a condition on a joined parent over to the child (and prune its derived fragments).
+ */
+export function liftPredicate(child: Relation, parent: Relation, foreignKey: ForeignKey, predicate: Predicate): Predicate {
   const childScope = relationScope(child);
-  const idPrefix = `${fragment.relation.name}(${foreignKey.columns.join(',')}).`.toLowerCase();
+  const idPrefix = `${parent.name}(${foreignKey.columns.join(',')}).`.toLowerCase();
   const referenced = new Map(foreignKey.references.columns.map((c, i) => [c.toLowerCase(), foreignKey.columns[i]!]));
   return mapVariables(predicate, (v) => {
     const own = referenced.get(v.id);
     if (own !== undefined) return childScope.resolve(own)!;
-    return { ...v, id: idPrefix + v.id, name: `${fragment.relation.name}.${v.name}` };
+    return { ...v, id: idPrefix + v.id, name: `${parent.name}.${v.name}` };
   });
 }
 

@@ -7,7 +7,7 @@
  */
 import { type Expr, type Statement, parse } from 'pgsql-ast-parser';
 import { type Catalog, type Relation, findRelation, sameName } from '../catalog/types.js';
-import { relationScope } from '../design/resolve.js';
+import { liftPredicate, relationScope } from '../design/resolve.js';
 import { type Predicate, TRUE, and, or, predicateFromExpr } from '../predicate/index.js';
 import { QueryError } from './errors.js';
 
@@ -233,6 +233,55 @@ function analyzeBlock(
     } catch {
       // Not a form the predicate logic understands (functions, LIKE…): the coordinator applies it.
     }
+  }
+  // A condition on a parent joined through a child's foreign key (`oi.order_id = o.order_id` with
+  // `o.region = 'MSA'`) also constrains the child: carried over, it lets the child's derived
+  // fragments be pruned, so co-located joins stay on one site. Applied parent-first, repeatedly,
+  // so a grandparent's condition reaches the grandchild.
+  const equalities = conditions.flatMap((c) => {
+    if (c.type !== 'binary' || c.op !== '=' || c.left.type !== 'ref' || c.right.type !== 'ref') return [];
+    const side = (r: { table?: { name: string }; name: string }) => ({
+      alias: r.table?.name.toLowerCase(),
+      name: r.name.toLowerCase(),
+    });
+    return [[side(c.left), side(c.right)] as const];
+  });
+  const joinedThrough = (child: BlockItem, parent: BlockItem, columns: string[], referenced: string[]) =>
+    columns.every((col, i) =>
+      equalities.some(([a, b]) =>
+        [
+          [a, b],
+          [b, a],
+        ].some(
+          ([x, y]) =>
+            x!.alias === child.alias &&
+            x!.name === col.toLowerCase() &&
+            y!.alias === parent.alias &&
+            y!.name === referenced[i]!.toLowerCase(),
+        ),
+      ),
+    );
+  for (let round = 0; round < items.length; round++) {
+    let changed = false;
+    for (const child of items) {
+      if (!child.relation || !child.inner) continue;
+      for (const fk of child.relation.foreignKeys) {
+        for (const parent of items) {
+          if (parent === child || !parent.relation || !parent.inner || !sameName(parent.relation.name, fk.references.relation))
+            continue;
+          if (!joinedThrough(child, parent, fk.columns, fk.references.columns)) continue;
+          const parentPredicate = and(...(pushed.get(parent) ?? []));
+          if (parentPredicate.kind === 'const') continue;
+          const lifted = liftPredicate(child.relation, parent.relation, fk, parentPredicate);
+          const key = JSON.stringify(lifted, (_, v) => (typeof v === 'bigint' ? v.toString() : v));
+          const mine = pushed.get(child) ?? [];
+          if (mine.some((p) => JSON.stringify(p, (_, v) => (typeof v === 'bigint' ? v.toString() : v)) === key)) continue;
+          pushed.set(child, [...mine, lifted]);
+          changed = true;
+        }
+      }
+    }
+    if (!changed) break;
   }
   for (const item of items) {
     if (!item.relation) continue;

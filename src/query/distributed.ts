@@ -154,7 +154,18 @@ export class DistributedDatabase {
   private plan(sql: string, statement: Statement): RelationAccess[] {
     const analysis = analyzeQuery(sql, this.resolved.catalog, statement);
     const decision = decisionSite(this.design).name;
-    return [...analysis.needs.values()].map((needs) => localize(this.resolved, needs, { preferSites: [decision] }));
+    const first = [...analysis.needs.values()].map((needs) => localize(this.resolved, needs, { preferSites: [decision] }));
+    // Replicas are read where the query must go anyway (fragments without replicas), so that a
+    // query touching one region's fragments talks to that region's site only.
+    const used = new Set(
+      first
+        .flatMap((a) => leavesOf(a.plan))
+        .filter((l) => l.fragment.sites.length === 1)
+        .map((l) => l.site.name),
+    );
+    if (used.size === 0) return first;
+    const prefer = [...used].sort((a, b) => (a === decision ? -1 : b === decision ? 1 : 0));
+    return [...analysis.needs.values()].map((needs) => localize(this.resolved, needs, { preferSites: [...prefer, decision] }));
   }
 
   private describe(sql: string, accesses: RelationAccess[]): QueryPlan {

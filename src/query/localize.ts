@@ -71,7 +71,7 @@ export function localize(resolved: ResolvedDesign, needs: RelationNeeds, options
           pruned.push({
             fragment: f.name,
             relation: rr.relation.name,
-            reason: `${f.spec.where ? f.spec.where.trim() : f.parent ? `rows of ${f.parent.fragment.name}` : 'its rows'} contradicts ${queryText}`,
+            reason: `${membershipText(f)} contradicts ${queryText}`,
           });
           return { kind: 'empty' };
         }
@@ -149,6 +149,14 @@ function access(f: ResolvedFragment, needs: RelationNeeds, options: LocalizeOpti
   const table = tableName(f);
   const sql = `SELECT ${columns.map((c) => dialect.quoteIdentifier(c)).join(', ')} FROM ${dialect.quoteIdentifier(table)}${filter ? ` WHERE ${dialect.renderPredicate(filter)}` : ''}`;
   return { fragment: f, site, table, columns, ...(filter ? { filter } : {}), sql };
+}
+
+/** How a fragment selects its rows, for pruning reasons: its predicate, or the parent it follows. */
+function membershipText(f: ResolvedFragment): string {
+  const own = f.spec.where?.trim();
+  if (!f.parent) return own ?? 'its rows';
+  const parent = `follows ${f.parent.fragment.name} (${membershipText(f.parent.fragment)})`;
+  return own ? `${own} and ${parent}` : parent;
 }
 
 function rank(prefer: string[], site: string): number {
