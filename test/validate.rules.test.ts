@@ -123,7 +123,7 @@ function membership(rr: ResolvedRelation, name: string, witness: Record<string, 
   const orphan = f.parent?.foreignKey.columns.some((c) => row.get(c.toLowerCase()) === null) ?? false;
   for (const v of variablesOf(f.membership).values()) {
     if (row.has(v.id)) continue;
-    if (orphan && v.id.includes('.')) row.set(v.id, null);
+    if (orphan && v.id.includes(".")) (row as Map<string, unknown>).set(v.id, null);
     else throw new Error(`witness ${JSON.stringify(witness)} does not give ${v.name}, needed by ${name}`);
   }
   return evaluate(f.membership, row);
