@@ -52,8 +52,7 @@ export class Coordinator {
   }
 
   /** A new table for one fragment's fetched rows; returns its name. */
-  async createFragmentTable(columns: Column[]): Promise<string> {
-    const name = `ddbkit_f${++this.tableCount}`;
+  async createFragmentTable(columns: Column[], name = `ddbkit_f${++this.tableCount}`): Promise<string> {
     const loose = columns.map((c) => ({ ...c, nullable: true }));
     await this.lock.run(async () => {
       for (const ddl of this.duck.dialect.createTable(name, loose, [])) await this.duck.execute(ddl);

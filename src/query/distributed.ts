@@ -18,6 +18,7 @@ import { renderSql } from '../predicate/index.js';
 import { analyzeQuery, parseQuery } from './analyze.js';
 import { Coordinator } from './coordinator.js';
 import { QueryError } from './errors.js';
+import { type SlicePushdown, planSlicePushdown } from './pushdown.js';
 import { type FragmentAccess, type PrunedFragment, type ReducedPlan, type RelationAccess, localize } from './localize.js';
 
 export interface SiteQuery {
@@ -208,6 +209,9 @@ export class DistributedDatabase {
     const coordinator = await this.coordinatorReady();
     await coordinator.reset();
 
+    const pushdown = planSlicePushdown(sql, statement, accesses, this.resolved);
+    if (pushdown) return this.startPushdown(sql, statement, pushdown, plan, coordinator, analyze, t0);
+
     // Fetch every fragment: sites in parallel, each site's queries in turn, each stream loaded
     // into the coordinator as it arrives (a bounded read-ahead keeps memory flat).
     const tables = new Map<FragmentAccess, string>();
@@ -267,6 +271,50 @@ export class DistributedDatabase {
     }
     const t3 = performance.now();
     if (analyze) plan.timings = { fetch_ms: t1 - t0, rebuild_ms: t2 - t1, execute_ms: t3 - t2, total_ms: t3 - t0 };
+    return { columns: postgresNames(statement, result.columns), families: result.families, batches: result.batches, plan };
+  }
+
+  /** Slice pushdown: each site joins and pre-aggregates its slice; the coordinator combines. */
+  private async startPushdown(
+    sql: string,
+    statement: Statement,
+    pushdown: SlicePushdown,
+    plan: QueryPlan,
+    coordinator: Coordinator,
+    analyze: boolean,
+    t0: number,
+  ): Promise<{ columns: string[]; families: Array<string | undefined>; batches: AsyncIterable<unknown[][]>; plan: QueryPlan }> {
+    plan.site_queries = pushdown.slices.map((s) => ({ site: s.site.name, fragments: s.fragments, sql: s.sql }));
+    plan.coordinator.steps = [
+      `combine the partial groups of ${pushdown.slices.length} slice${pushdown.slices.length === 1 ? '' : 's'} (co-located joins and partial aggregates ran at the sites)`,
+      `run: ${pushdown.rewritten.replace(/\s+/g, ' ').trim()}`,
+    ];
+    const table = await coordinator.createFragmentTable(pushdown.columns, pushdown.partialTable);
+    const types = pushdown.columns.map((c) => c.type);
+    const bySite = new Map<string, typeof pushdown.slices>();
+    for (const s of pushdown.slices) bySite.set(s.site.name, [...(bySite.get(s.site.name) ?? []), s]);
+    await Promise.all(
+      [...bySite.entries()].map(async ([siteName, slices]) => {
+        const connector = await this.connector(siteName);
+        for (const slice of slices) {
+          const started = performance.now();
+          const rows = await coordinator.load(table, pushdown.columns, readAhead(connector.stream(slice.sql, 5000, types), 8));
+          if (analyze) {
+            const q = plan.site_queries.find((x) => x.sql === slice.sql && x.site === siteName);
+            if (q) Object.assign(q, { rows, ms: Math.round((performance.now() - started) * 10) / 10 });
+          }
+        }
+      }),
+    );
+    const t1 = performance.now();
+    let result: Awaited<ReturnType<Coordinator['run']>>;
+    try {
+      result = await coordinator.run(pushdown.rewritten);
+    } catch (e) {
+      throw new QueryError(`the coordinator could not run the query: ${coordinatorMessage(e)}`, 'EXECUTION');
+    }
+    const t2 = performance.now();
+    if (analyze) plan.timings = { fetch_ms: t1 - t0, rebuild_ms: 0, execute_ms: t2 - t1, total_ms: t2 - t0 };
     return { columns: postgresNames(statement, result.columns), families: result.families, batches: result.batches, plan };
   }
 

@@ -1,0 +1,475 @@
+/**
+ * Slice pushdown: co-located joins and partial aggregates run at the sites.
+ *
+ * A grouping query over relations whose fragments line up — one horizontal fragmentation, the
+ * other relations derived from it (joined along the derivation's foreign keys), plus relations
+ * replicated where each slice lives — decomposes into one query per slice: each site joins its own
+ * fragments, filters and pre-aggregates (COUNT, SUM, MIN, MAX; AVG as SUM and COUNT), and only
+ * the partial groups travel. The coordinator combines them with the user's query rewritten in
+ * place (source ranges spliced, nothing re-printed). Anything outside these rules keeps the
+ * general path (fetch reduced rows, rebuild, run): never a different answer.
+ */
+import type { Expr, Statement } from 'pgsql-ast-parser';
+import type { Column, ColumnType, Relation } from '../catalog/types.js';
+import type { ResolvedDesign, ResolvedFragment } from '../design/resolve.js';
+import { relationScope } from '../design/resolve.js';
+import type { SiteSpec } from '../design/schema.js';
+import { tableName } from '../deploy/layout.js';
+import { dialectFor } from '../engines/dialect-registry.js';
+import { type Key, type Predicate, Universe, predicateFromExpr, renderSql, variablesOf } from '../predicate/index.js';
+import type { FragmentAccess, ReducedPlan, RelationAccess } from './localize.js';
+
+export interface SliceQuery {
+  site: SiteSpec;
+  fragments: string[];
+  sql: string;
+}
+
+export interface SlicePushdown {
+  /** The partial-groups table's columns, in the order the slice queries return them. */
+  columns: Column[];
+  slices: SliceQuery[];
+  /** The user's query with its FROM/WHERE and aggregates replaced to read the partial groups. */
+  rewritten: string;
+  partialTable: string;
+}
+
+type Node = Record<string, unknown>;
+type Loc = { start: number; end: number };
+const loc = (n: unknown): Loc | undefined => (n as { _location?: Loc } | undefined)?._location;
+
+const AGGREGATES = new Set(['count', 'sum', 'min', 'max', 'avg']);
+
+interface Item {
+  alias: string;
+  access: RelationAccess;
+  relation: Relation;
+}
+
+interface Aggregate {
+  fn: string;
+  item?: Item;
+  column?: string;
+  node: Node;
+  /** Partial columns it needs. */
+  partials: number[];
+}
+
+function walk(node: unknown, visit: (n: Node, parent: Node | undefined) => boolean | void, parent?: Node): void {
+  if (typeof node !== 'object' || node === null) return;
+  if (Array.isArray(node)) {
+    for (const x of node) walk(x, visit, parent);
+    return;
+  }
+  const n = node as Node;
+  if (visit(n, parent) === false) return;
+  for (const [k, v] of Object.entries(n)) if (k !== '_location') walk(v, visit, n);
+}
+
+function conjuncts(e: Expr | undefined): Expr[] {
+  if (!e) return [];
+  if (e.type === 'binary' && e.op === 'AND') return [...conjuncts(e.left), ...conjuncts(e.right)];
+  return [e];
+}
+
+function leavesOf(p: ReducedPlan): FragmentAccess[] | undefined {
+  if (p.kind === 'fragment') return [p.access];
+  if (p.kind === 'union') {
+    const parts = p.parts.map(leavesOf);
+    return parts.every((x) => x !== undefined) ? (parts.flat() as FragmentAccess[]) : undefined;
+  }
+  return undefined; // a key join (vertical pieces) or nothing: not sliceable
+}
+
+function impliedOf(p: ReducedPlan, access: FragmentAccess): Map<string, Key | null> {
+  if (p.kind === 'fragment') return p.access === access ? p.implied : new Map();
+  if (p.kind === 'union' || p.kind === 'join') {
+    for (const x of p.parts) {
+      const m = impliedOf(x, access);
+      if (m.size > 0 || (x.kind === 'fragment' && x.access === access)) return m;
+    }
+  }
+  return new Map();
+}
+
+function rootOf(f: ResolvedFragment): ResolvedFragment {
+  return f.parent ? rootOf(f.parent.fragment) : f;
+}
+
+/** Plans slice pushdown, or returns undefined when the query is not of the shape it handles. */
+export function planSlicePushdown(
+  sql: string,
+  statement: Statement,
+  accesses: RelationAccess[],
+  resolved: ResolvedDesign,
+): SlicePushdown | undefined {
+  if (statement.type !== 'select' || !statement.from || statement.from.length === 0) return undefined;
+  const block = statement as unknown as Node & {
+    from: Node[];
+    columns: Array<{ expr: Expr; alias?: { name: string } }>;
+    where?: Expr;
+    groupBy?: Expr[];
+    having?: Expr;
+  };
+  if ((block as { distinct?: unknown }).distinct) return undefined;
+  // One block, no subqueries, no windows.
+  let nested = false;
+  walk(block, (n) => {
+    if (n !== block && (n.type === 'select' || n.type === 'union' || n.type === 'union all' || n.type === 'with')) nested = true;
+    if (n.over) nested = true;
+  });
+  if (nested) return undefined;
+
+  // FROM: global relations only, inner joins, each referenced once in the query.
+  const items: Item[] = [];
+  const joinConditions: Expr[] = [];
+  for (const from of block.from) {
+    if (from.type !== 'table') return undefined;
+    const join = from.join as { type?: string; on?: Expr; using?: unknown; natural?: boolean } | undefined;
+    if (join && (join.type !== 'INNER JOIN' || join.using || join.natural)) return undefined;
+    const name = from.name as { name: string; alias?: string };
+    const access = accesses.find((a) => a.relation.relation.name.toLowerCase() === name.name.toLowerCase());
+    if (!access || access.needs.references !== 1) return undefined;
+    items.push({ alias: (name.alias ?? name.name).toLowerCase(), access, relation: access.relation.relation });
+    if (join?.on) joinConditions.push(...conjuncts(join.on));
+  }
+  if (items.length !== accesses.length) return undefined;
+
+  // Grouping: plain column refs; outputs over group columns and supported aggregates.
+  const groupBy = block.groupBy ?? [];
+  const resolveRef = (r: { table?: { name: string }; name: string }): { item: Item; column: string } | undefined => {
+    const candidates = r.table ? items.filter((i) => i.alias === r.table!.name.toLowerCase()) : items;
+    const hits = candidates.flatMap((item) => {
+      const c = item.relation.columns.find((x) => x.name.toLowerCase() === r.name.toLowerCase());
+      return c ? [{ item, column: c.name }] : [];
+    });
+    return hits.length === 1 ? hits[0] : undefined;
+  };
+  const groups: Array<{ item: Item; column: string }> = [];
+  for (const g of groupBy) {
+    if (g.type !== 'ref') return undefined;
+    const r = resolveRef(g);
+    if (!r) return undefined;
+    groups.push(r);
+  }
+  const aggregates: Aggregate[] = [];
+  const groupRefs: Array<{ node: Node; index: number }> = [];
+  let valid = true;
+  const outputs: unknown[] = [block.columns, block.having, (block as { orderBy?: unknown }).orderBy, block.groupBy];
+  for (const part of outputs) {
+    walk(part, (n, parent) => {
+      if (n.type === 'call') {
+        const fn = String((n.function as { name: string }).name).toLowerCase();
+        if (!AGGREGATES.has(fn)) return true; // a scalar function over groups/aggregates is fine
+        if (n.distinct || n.filter || n.orderBy || !Array.isArray(n.args) || n.args.length !== 1) {
+          valid = false;
+          return false;
+        }
+        const arg = n.args[0] as Node;
+        if (arg.type === 'ref' && arg.name === '*') {
+          if (fn !== 'count') valid = false;
+          aggregates.push({ fn, node: n, partials: [] });
+          return false;
+        }
+        if (arg.type !== 'ref') {
+          valid = false;
+          return false;
+        }
+        const r = resolveRef(arg as { name: string });
+        if (!r) {
+          valid = false;
+          return false;
+        }
+        aggregates.push({ fn, item: r.item, column: r.column, node: n, partials: [] });
+        return false;
+      }
+      if (n.type === 'ref') {
+        if (n.name === '*') {
+          valid = false;
+          return false;
+        }
+        const r = resolveRef(n as { name: string });
+        if (!r) {
+          // An output alias (ORDER BY total) or an ordinal: left as is.
+          if (parent && (parent as { by?: unknown }).by === n && !(n as { table?: unknown }).table) return false;
+          valid = false;
+          return false;
+        }
+        const index = groups.findIndex((g) => g.item === r.item && g.column === r.column);
+        if (index < 0) {
+          valid = false;
+          return false;
+        }
+        groupRefs.push({ node: n, index });
+      }
+      return true;
+    });
+  }
+  if (!valid || aggregates.length === 0) return undefined;
+
+  // Every relation: a union of whole fragments (no vertical reconstruction), each providing the
+  // needed columns; one relation's fragments are the slices' roots, the others derived from them
+  // along the join, or replicated where every slice lives.
+  const leaves = new Map<Item, FragmentAccess[]>();
+  for (const item of items) {
+    const l = leavesOf(item.access.plan);
+    if (!l || l.length === 0) return undefined;
+    for (const leaf of l) {
+      const implied = impliedOf(item.access.plan, leaf);
+      if (![...item.access.needs.columns].every((c) => leaf.fragment.columns.includes(c) || implied.has(c))) return undefined;
+    }
+    leaves.set(item, l);
+  }
+  const equalities = [...joinConditions, ...conjuncts(block.where)].filter(
+    (c): c is Extract<Expr, { type: 'binary' }> =>
+      c.type === 'binary' && c.op === '=' && c.left.type === 'ref' && c.right.type === 'ref',
+  );
+  const joined = (child: Item, parent: Item, fk: { columns: string[]; references: { columns: string[] } }) =>
+    fk.columns.every((col, i) =>
+      equalities.some((e) => {
+        const a = resolveRef(e.left as { name: string });
+        const b = resolveRef(e.right as { name: string });
+        const ref = fk.references.columns[i]!;
+        return (
+          (a?.item === child && a.column === col && b?.item === parent && b.column === ref) ||
+          (b?.item === child && b.column === col && a?.item === parent && a.column === ref)
+        );
+      }),
+    );
+  const replicated = (item: Item) => {
+    const l = leaves.get(item)!;
+    return l.length === 1 && !l[0]!.fragment.where && !l[0]!.fragment.parent ? l[0]!.fragment : undefined;
+  };
+  const horizontal = items.filter((i) => !replicated(i));
+  if (horizontal.length === 0) return undefined;
+  // Each derived relation must be joined to the relation its fragments follow, by that foreign key.
+  for (const item of horizontal) {
+    for (const leaf of leaves.get(item)!) {
+      const link = leaf.fragment.parent;
+      if (!link) continue;
+      const parentItem = horizontal.find((i) => i.relation === link.fragment.relation);
+      if (!parentItem || !joined(item, parentItem, link.foreignKey)) return undefined;
+    }
+  }
+  const roots = new Set(horizontal.flatMap((i) => leaves.get(i)!.map((l) => rootOf(l.fragment).relation)));
+  if (roots.size !== 1) return undefined;
+  const rootItem = horizontal.find((i) => roots.has(i.relation));
+  if (!rootItem) return undefined;
+
+  // WHERE and ON conditions: join equalities run at the site; every other condition must be a
+  // single-relation predicate the site can evaluate, or one the slice's fragment already implies.
+  const conditions = [...joinConditions, ...conjuncts(block.where)];
+  const singles: Array<{ item: Item; predicate: Predicate }> = [];
+  const siteJoins: Array<[{ item: Item; column: string }, { item: Item; column: string }]> = [];
+  for (const c of conditions) {
+    if (c.type === 'binary' && c.op === '=' && c.left.type === 'ref' && c.right.type === 'ref') {
+      const a = resolveRef(c.left);
+      const b = resolveRef(c.right);
+      if (!a || !b) return undefined;
+      if (a.item !== b.item) {
+        siteJoins.push([a, b]);
+        continue;
+      }
+    }
+    const owners = new Set<Item>();
+    let ok = true;
+    walk(c, (n) => {
+      if (n.type === 'ref') {
+        const r = resolveRef(n as { name: string });
+        if (!r) ok = false;
+        else owners.add(r.item);
+      }
+    });
+    if (!ok || owners.size !== 1) return undefined;
+    const [item] = [...owners] as [Item];
+    const scope = relationScope(item.relation);
+    try {
+      singles.push({
+        item,
+        predicate: predicateFromExpr(c, sql, {
+          description: scope.description,
+          resolve: (name, qualifier) => (qualifier && qualifier.toLowerCase() !== item.alias ? undefined : scope.resolve(name)),
+        }),
+      });
+    } catch {
+      return undefined;
+    }
+  }
+
+  // The partial-groups table: g0… for the groups, then each aggregate's partial columns.
+  const typeOf = (item: Item, column: string) => item.relation.columns.find((c) => c.name === column)!.type;
+  const columns: Column[] = groups.map((g, i) => ({ name: `g${i}`, type: typeOf(g.item, g.column), nullable: true }));
+  const BIGINT: ColumnType = { family: 'integer', sqlType: 'bigint', bits: 64 };
+  const sumType = (t: ColumnType): ColumnType =>
+    t.family === 'integer'
+      ? { family: 'decimal', sqlType: 'numeric(38,0)', precision: 38, scale: 0 }
+      : t.family === 'decimal'
+        ? { family: 'decimal', sqlType: `numeric(38,${t.scale ?? 0})`, precision: 38, scale: t.scale ?? 6 }
+        : t;
+  for (const a of aggregates) {
+    const t = a.item ? typeOf(a.item, a.column!) : undefined;
+    if (a.fn === 'sum' || a.fn === 'avg') {
+      if (!t || !['integer', 'decimal', 'float'].includes(t.family) || (t.family === 'decimal' && t.scale === undefined))
+        return undefined;
+    }
+    const add = (type: ColumnType) => {
+      a.partials.push(columns.length);
+      columns.push({ name: `a${columns.length}`, type, nullable: true });
+    };
+    if (a.fn === 'count') add(BIGINT);
+    else if (a.fn === 'sum') add(sumType(t!));
+    else if (a.fn === 'min' || a.fn === 'max') add(t!);
+    else {
+      add(sumType(t!));
+      add(BIGINT);
+    }
+  }
+
+  // One query per slice (root fragment): its fragment of every horizontal relation, the replicated
+  // relations' copy at the same site.
+  const slices: SliceQuery[] = [];
+  const universes = new Map<Relation, Universe>();
+  const universeOf = (item: Item) => {
+    let u = universes.get(item.relation);
+    if (!u) universes.set(item.relation, (u = new Universe(item.access.relation.constraints)));
+    return u;
+  };
+  for (const rootLeaf of leaves.get(rootItem)!) {
+    const root = rootLeaf.fragment;
+    const chosen = new Map<Item, FragmentAccess>();
+    let complete = true;
+    for (const item of horizontal) {
+      const mine = leaves.get(item)!.filter((l) => rootOf(l.fragment) === root);
+      if (mine.length === 0) complete = false; // the inner join is empty in this slice
+      if (mine.length > 1) return undefined;
+      if (mine[0]) chosen.set(item, mine[0]);
+    }
+    if (!complete) continue;
+    const candidates = [...chosen.values()].map((l) => l.fragment.sites).reduce((acc, s) => acc.filter((x) => s.includes(x)));
+    const site = candidates.find((s) => items.filter(replicated).every((i) => replicated(i)!.sites.includes(s)));
+    if (!site) return undefined;
+    const dialect = dialectFor(site.engine);
+    const q = (n: string) => dialect.quoteIdentifier(n);
+    const leafOf = (item: Item): { fragment: ResolvedFragment; implied: Map<string, Key | null> } => {
+      const l = chosen.get(item) ?? leaves.get(item)![0]!;
+      return { fragment: l.fragment, implied: impliedOf(item.access.plan, l) };
+    };
+    const columnSql = (item: Item, column: string): string | undefined => {
+      const { fragment, implied } = leafOf(item);
+      if (fragment.columns.includes(column)) return `${q(item.alias)}.${q(column)}`;
+      if (implied.has(column)) {
+        const key = implied.get(column)!;
+        return key === null ? 'NULL' : dialect.literal(typeOf(item, column), key);
+      }
+      return undefined;
+    };
+    const where: string[] = [];
+    for (const [a, b] of siteJoins) {
+      const x = columnSql(a.item, a.column);
+      const y = columnSql(b.item, b.column);
+      if (!x || !y) return undefined;
+      where.push(`${x} = ${y}`);
+    }
+    let sliceEmpty = false;
+    for (const s of singles) {
+      const { fragment } = leafOf(s.item);
+      const u = universeOf(s.item);
+      if (u.implies(fragment.membership, s.predicate)) continue;
+      if (
+        !u.findRow([
+          { predicate: fragment.membership, is: 'true' },
+          { predicate: s.predicate, is: 'true' },
+        ])
+      ) {
+        sliceEmpty = true;
+        break;
+      }
+      if (![...variablesOf(s.predicate).values()].every((v) => fragment.columns.includes(v.name))) return undefined;
+      where.push(renderQualified(dialect, s.predicate, s.item.alias));
+    }
+    if (sliceEmpty) continue;
+    const select: string[] = [];
+    for (const [i, g] of groups.entries()) {
+      const c = columnSql(g.item, g.column);
+      if (!c) return undefined;
+      select.push(`${c} AS ${q(`g${i}`)}`);
+    }
+    for (const a of aggregates) {
+      const arg = a.item ? columnSql(a.item, a.column!) : '*';
+      if (!arg || (a.item && !leafOf(a.item).fragment.columns.includes(a.column!))) return undefined; // no aggregates over implied constants
+      const names = a.partials.map((p) => q(`a${p}`));
+      if (a.fn === 'avg') select.push(`sum(${arg}) AS ${names[0]}`, `count(${arg}) AS ${names[1]}`);
+      else select.push(`${a.fn}(${arg}) AS ${names[0]}`);
+    }
+    const from = items.map((item) => `${q(tableName(leafOf(item).fragment))} AS ${q(item.alias)}`).join(', ');
+    const groupSql = groups.map((g) => columnSql(g.item, g.column)!).filter((c) => c.includes('.'));
+    slices.push({
+      site,
+      fragments: items.map((i) => leafOf(i).fragment.name),
+      sql: `SELECT ${select.join(', ')} FROM ${from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}${groupSql.length ? ` GROUP BY ${groupSql.join(', ')}` : ''}`,
+    });
+  }
+
+  // The user's query, rewritten in place to read the partial groups.
+  const partialTable = 'ddbkit_partial';
+  const splices: Array<{ start: number; end: number; text: string }> = [];
+  // Clause boundaries come from the keywords before the next clause: expression locations may
+  // stop short of a closing parenthesis (an IN list's), so they cannot delimit a clause.
+  const keywordBefore = (node: unknown, keyword: RegExp): number | undefined => {
+    const l = loc(node);
+    if (!l) return undefined;
+    const m = keyword.exec(sql.slice(0, l.start));
+    return m ? m.index : undefined;
+  };
+  const orderBy = (block as { orderBy?: Array<{ by: unknown }> }).orderBy;
+  const limit = (block as { limit?: { limit?: unknown; offset?: unknown } }).limit;
+  const afterWhere = [
+    keywordBefore(groupBy[0], /GROUP\s+BY\s*$/i),
+    keywordBefore(block.having, /HAVING\s*$/i),
+    keywordBefore(orderBy?.[0]?.by, /ORDER\s+BY\s*$/i),
+    keywordBefore(limit?.limit, /LIMIT\s*$/i),
+    keywordBefore(limit?.offset, /OFFSET\s*$/i),
+  ].filter((x): x is number => x !== undefined);
+  const end = afterWhere.length ? Math.min(...afterWhere) : sql.replace(/[\s;]*$/, '').length;
+  const whereStart = block.where ? keywordBefore(block.where, /WHERE\s*\(?\s*$/i) : undefined;
+  if (block.where && whereStart === undefined) return undefined;
+  const fromStart = Math.min(...block.from.map((f) => loc(f)!.start));
+  splices.push({ start: fromStart, end: whereStart ?? end, text: `${partialTable} ` });
+  if (whereStart !== undefined) splices.push({ start: whereStart, end, text: '' });
+  for (const a of aggregates) {
+    const l = loc(a.node)!;
+    const [p0, p1] = a.partials.map((p) => `"a${p}"`);
+    const text =
+      a.fn === 'count'
+        ? `coalesce(sum(${p0}), 0)`
+        : a.fn === 'sum'
+          ? `sum(${p0})`
+          : a.fn === 'avg'
+            ? `(CAST(sum(${p0}) AS DOUBLE) / sum(${p1}))`
+            : `${a.fn}(${p0})`;
+    splices.push({ start: l.start, end: l.end, text });
+  }
+  for (const r of groupRefs) {
+    const l = loc(r.node)!;
+    const isOutput = block.columns.some((c) => c.expr === (r.node as unknown) && !c.alias);
+    splices.push({ start: l.start, end: l.end, text: isOutput ? `"g${r.index}" AS "${String(r.node.name)}"` : `"g${r.index}"` });
+  }
+  splices.sort((x, y) => y.start - x.start);
+  let rewritten = sql;
+  let lastStart = Infinity;
+  for (const s of splices) {
+    if (s.end > lastStart) return undefined; // overlapping edits: not a shape we rewrite
+    rewritten = rewritten.slice(0, s.start) + s.text + rewritten.slice(s.end);
+    lastStart = s.start;
+  }
+  return { columns, slices, rewritten, partialTable };
+}
+
+/** A predicate in the site's dialect, its columns qualified by the slice query's alias. */
+function renderQualified(dialect: ReturnType<typeof dialectFor>, p: Predicate, alias: string): string {
+  const style = dialect.sqlStyle;
+  return renderSql(p, {
+    column: (v) => `${dialect.quoteIdentifier(alias)}.${dialect.quoteIdentifier(v.name)}`,
+    ...(style.literal ? { literal: style.literal } : {}),
+  });
+}
