@@ -209,7 +209,7 @@ export class DistributedDatabase {
     const coordinator = await this.coordinatorReady();
     await coordinator.reset();
 
-    const pushdown = planSlicePushdown(sql, statement, accesses, this.resolved);
+    const pushdown = planSlicePushdown(sql, statement, accesses);
     if (pushdown) return this.startPushdown(sql, statement, pushdown, plan, coordinator, analyze, t0);
 
     // Fetch every fragment: sites in parallel, each site's queries in turn, each stream loaded

@@ -11,7 +11,7 @@
  */
 import type { Expr, Statement } from 'pgsql-ast-parser';
 import type { Column, ColumnType, Relation } from '../catalog/types.js';
-import type { ResolvedDesign, ResolvedFragment } from '../design/resolve.js';
+import type { ResolvedFragment } from '../design/resolve.js';
 import { relationScope } from '../design/resolve.js';
 import type { SiteSpec } from '../design/schema.js';
 import { tableName } from '../deploy/layout.js';
@@ -97,12 +97,7 @@ function rootOf(f: ResolvedFragment): ResolvedFragment {
 }
 
 /** Plans slice pushdown, or returns undefined when the query is not of the shape it handles. */
-export function planSlicePushdown(
-  sql: string,
-  statement: Statement,
-  accesses: RelationAccess[],
-  resolved: ResolvedDesign,
-): SlicePushdown | undefined {
+export function planSlicePushdown(sql: string, statement: Statement, accesses: RelationAccess[]): SlicePushdown | undefined {
   if (statement.type !== 'select' || !statement.from || statement.from.length === 0) return undefined;
   const block = statement as unknown as Node & {
     from: Node[];
@@ -242,19 +237,29 @@ export function planSlicePushdown(
   };
   const horizontal = items.filter((i) => !replicated(i));
   if (horizontal.length === 0) return undefined;
-  // Each derived relation must be joined to the relation its fragments follow, by that foreign key.
-  for (const item of horizontal) {
-    for (const leaf of leaves.get(item)!) {
-      const link = leaf.fragment.parent;
-      if (!link) continue;
-      const parentItem = horizontal.find((i) => i.relation === link.fragment.relation);
-      if (!parentItem || !joined(item, parentItem, link.foreignKey)) return undefined;
+  // With one horizontal relation, each of its fragments is a slice. With several, each derived one
+  // must be joined to the relation its fragments follow, by that foreign key, so that matching
+  // rows always share a slice; the slices are then the fragments of their common root.
+  const sliceOf = new Map<FragmentAccess, ResolvedFragment>();
+  let rootLeaves: FragmentAccess[];
+  if (horizontal.length === 1) {
+    rootLeaves = leaves.get(horizontal[0]!)!;
+    for (const l of rootLeaves) sliceOf.set(l, l.fragment);
+  } else {
+    for (const item of horizontal) {
+      for (const leaf of leaves.get(item)!) {
+        const link = leaf.fragment.parent;
+        if (!link) continue;
+        const parentItem = horizontal.find((i) => i.relation === link.fragment.relation);
+        if (!parentItem || !joined(item, parentItem, link.foreignKey)) return undefined;
+      }
     }
+    const roots = new Set(horizontal.flatMap((i) => leaves.get(i)!.map((l) => rootOf(l.fragment).relation)));
+    const rootItem = roots.size === 1 ? horizontal.find((i) => roots.has(i.relation)) : undefined;
+    if (!rootItem) return undefined;
+    rootLeaves = leaves.get(rootItem)!;
+    for (const item of horizontal) for (const l of leaves.get(item)!) sliceOf.set(l, rootOf(l.fragment));
   }
-  const roots = new Set(horizontal.flatMap((i) => leaves.get(i)!.map((l) => rootOf(l.fragment).relation)));
-  if (roots.size !== 1) return undefined;
-  const rootItem = horizontal.find((i) => roots.has(i.relation));
-  if (!rootItem) return undefined;
 
   // WHERE and ON conditions: join equalities run at the site; every other condition must be a
   // single-relation predicate the site can evaluate, or one the slice's fragment already implies.
@@ -334,12 +339,12 @@ export function planSlicePushdown(
     if (!u) universes.set(item.relation, (u = new Universe(item.access.relation.constraints)));
     return u;
   };
-  for (const rootLeaf of leaves.get(rootItem)!) {
-    const root = rootLeaf.fragment;
+  for (const rootLeaf of rootLeaves) {
+    const root = sliceOf.get(rootLeaf)!;
     const chosen = new Map<Item, FragmentAccess>();
     let complete = true;
     for (const item of horizontal) {
-      const mine = leaves.get(item)!.filter((l) => rootOf(l.fragment) === root);
+      const mine = leaves.get(item)!.filter((l) => sliceOf.get(l) === root);
       if (mine.length === 0) complete = false; // the inner join is empty in this slice
       if (mine.length > 1) return undefined;
       if (mine[0]) chosen.set(item, mine[0]);
