@@ -157,7 +157,18 @@ export async function deploy(design: Design, source: SourceDatabase, options: De
       for (const [placeholder, password] of passwords)
         if (password !== undefined) sql = sql.split(placeholder).join(`'${password.replace(/'/g, "''")}'`);
       const view = /^CREATE OR REPLACE VIEW\s+(\S+)/i.exec(sql)?.[1];
-      await connector.execute(sql);
+      try {
+        await connector.execute(sql);
+      } catch (e) {
+        if (sql === item.sql) throw e;
+        // The statement carried a password: keep it out of the error (its `sql`, its driver cause).
+        const secrets = [...passwords.values()].filter((p): p is string => Boolean(p));
+        const message = secrets.reduce((m, p) => m.split(p).join('***'), (e as Error).message);
+        throw new SiteError(decision.site.name, decision.site.engine, message.replace(/^site \S+ \([^)]*\): /, ''), {
+          ...(e instanceof SiteError ? { code: e.code } : {}),
+          sql: item.sql,
+        });
+      }
       if (view) {
         created.push({ connector, drop: `DROP VIEW IF EXISTS ${view}` });
         result.views.push({ site: decision.site.name, view: view.replace(/["`]/g, '') });

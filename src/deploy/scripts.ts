@@ -158,7 +158,9 @@ export function decisionItems(resolved: ResolvedDesign, layouts: SiteLayout[], l
       const options =
         kind === 'postgres_fdw'
           ? [`host ${lit(a.host)}`, ...(a.port ? [`port ${lit(a.port)}`] : []), `dbname ${lit(a.database)}`]
-          : [`host ${lit(a.host)}`, ...(a.port ? [`port ${lit(a.port)}`] : [])];
+          : // mysql_fdw's default character_set 'auto' follows the server process's locale (C/POSIX on
+            // a typical service), which turns every non-ASCII character into '?': ask for utf8mb4.
+            [`host ${lit(a.host)}`, ...(a.port ? [`port ${lit(a.port)}`] : []), `character_set 'utf8mb4'`];
       out.push(`-- ${other.site.name} (${other.site.engine}) through ${kind}${passwordNote ? `; ${passwordNote}` : ''}`);
       out.push(`CREATE SERVER IF NOT EXISTS ${server} FOREIGN DATA WRAPPER ${kind} OPTIONS (${options.join(', ')});`);
       const userKey = kind === 'postgres_fdw' ? 'user' : 'username';
