@@ -390,7 +390,7 @@ export function planSlicePushdown(sql: string, statement: Statement, accesses: R
         break;
       }
       if (![...variablesOf(s.predicate).values()].every((v) => fragment.columns.includes(v.name))) return undefined;
-      where.push(renderQualified(dialect, s.predicate, s.item.alias));
+      where.push(`(${renderQualified(dialect, s.predicate, s.item.alias)})`); // an OR must not bind across the AND
     }
     if (sliceEmpty) continue;
     const select: string[] = [];
@@ -448,7 +448,10 @@ export function planSlicePushdown(sql: string, statement: Statement, accesses: R
       a.fn === 'count'
         ? `coalesce(sum(${p0}), 0)`
         : a.fn === 'sum'
-          ? `sum(${p0})`
+          ? // a sum of integers stays an integer (as without pushdown), so that `/` divides as integers
+            a.item && typeOf(a.item, a.column!).family === 'integer'
+            ? `CAST(sum(${p0}) AS HUGEINT)`
+            : `sum(${p0})`
           : a.fn === 'avg'
             ? `(CAST(sum(${p0}) AS DOUBLE) / sum(${p1}))`
             : `${a.fn}(${p0})`;
