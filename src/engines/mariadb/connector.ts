@@ -2,7 +2,7 @@
  * MariaDB (and MySQL) sites through `mysql2`, one connection per connector. Bulk loads stream
  * `LOAD DATA LOCAL INFILE` from memory (never a temp file); two-phase commit is XA.
  */
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import type { Catalog, ColumnType } from '../../catalog/types.js';
 import type { Connection, FieldPacket, ResultSetHeader } from 'mysql2/promise';
 import { BaseConnector, checkGid, siteFailure } from '../base-connector.js';
@@ -47,6 +47,22 @@ const T = {
 const BINARY_CHARSET = 63;
 /** Rows per packet of the LOAD DATA stream: one packet must stay below 16 MB. */
 const LOAD_CHUNK_ROWS = 5000;
+/** Bytes of LOAD DATA stream the socket may hold unsent before reading more rows from the source. */
+const LOAD_BUFFER_BYTES = 4 * 1024 * 1024;
+
+/** Resolves when `socket` has flushed its write buffer (or is closed: the query then fails on its own). */
+function drained(socket: Writable): Promise<void> {
+  if (socket.writableLength === 0 || socket.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
+  });
+}
 
 /** What a result column holds, from the protocol's metadata (MariaDB knows booleans only as tinyint(1)). */
 function fieldType(f: FieldPacket): ValueType | undefined {
@@ -91,6 +107,12 @@ function mariaDbText(v: unknown, type: ValueType): string {
       return canonicalValue(v, type) ? '1' : '0';
     case 'timestamp':
     case 'timestamptz':
+      // Fast path: the canonical spelling a source stream yields ('YYYY-MM-DDTHH:MM:SS[Z]').
+      if (typeof v === 'string' && v.charCodeAt(10) === 84 /* T */) {
+        if (v.length === 19 && type.family === 'timestamp') return `${v.slice(0, 10)} ${v.slice(11)}`;
+        if (v.length === 20 && type.family === 'timestamptz' && v.charCodeAt(19) === 90 /* Z */)
+          return `${v.slice(0, 10)} ${v.slice(11, 19)}`;
+      }
       return String(canonicalValue(v, type)).replace('T', ' ').replace(/Z$/, '');
     case 'binary':
       return (canonicalValue(v, type) as Buffer).toString('hex');
@@ -184,12 +206,16 @@ export class MariaDbConnector extends BaseConnector {
       (sets.length > 0 ? ` SET ${sets.join(', ')}` : '');
     let sent = 0;
     let sourceError: unknown;
+    // mysql2 writes every chunk of the stream to the socket as soon as it is read and never waits
+    // for the socket to drain, so a source faster than the server would pile up in memory: wait here.
+    const socket = (this.conn as unknown as { connection?: { stream?: Writable } }).connection?.stream;
     async function* chunks(): AsyncGenerator<Buffer> {
       try {
         for await (const batch of rows) {
           for (let i = 0; i < batch.length; i += LOAD_CHUNK_ROWS) {
             const part = batch.length <= LOAD_CHUNK_ROWS ? batch : batch.slice(i, i + LOAD_CHUNK_ROWS);
             sent += part.length;
+            if (socket && socket.writableLength > LOAD_BUFFER_BYTES) await drained(socket);
             yield encodeTsvBatch(part, types, mariaDbText);
           }
         }

@@ -32,6 +32,7 @@ const COPY_CHUNK_ROWS = 5000;
 
 export class PostgresConnector extends PostgresFamilyConnector {
   readonly capabilities = POSTGRES_CAPABILITIES;
+  protected override readAhead = true;
 
   constructor(
     address: ResolvedSite,

@@ -6,7 +6,7 @@ import type { Catalog, ColumnType } from '../../catalog/types.js';
 import { BaseConnector } from '../base-connector.js';
 import { PostgresDialect } from './dialect.js';
 import { introspectPostgres } from './introspect.js';
-import { pgValue } from './values.js';
+import { PG_OID_FAMILY, pgValue } from './values.js';
 import { canonicalValue, valueTypeOf } from '../values.js';
 
 export interface RawResult {
@@ -47,34 +47,79 @@ export abstract class PostgresFamilyConnector extends BaseConnector {
     });
   }
 
-  /** A server-side cursor, inside the caller's transaction or one of its own. */
+  /**
+   * Whether `stream` asks for the next batch before handing out the current one, so that the
+   * server produces batch N+1 while the consumer (typically a bulk load into another site) works
+   * on batch N. Only worth it when the server is another process (the `pg` connector).
+   */
+  protected readAhead = false;
+
+  /**
+   * A server-side cursor, inside the caller's transaction or one of its own. The cursor is planned
+   * for reading every row (cursor_tuple_fraction = 1): the default (0.1) favours fast-start plans,
+   * e.g. a nested loop with one index probe per row for a derived fragment's EXISTS where a hash
+   * join is several times cheaper over the whole result.
+   */
   async *stream(sql: string, batchSize = 1000, types?: readonly ColumnType[]): AsyncIterable<unknown[][]> {
     const cursor = `ddbkit_cursor_${++this.cursorCount}`;
     const ownTx = !this.txOpen;
     const vt = types?.map(valueTypeOf);
+    const size = Math.max(1, batchSize);
     if (ownTx) await this.begin();
     let ok = false;
+    let pending: Promise<RawResult> | undefined;
     try {
-      await this.guard('query failed', () => this.runScript(`DECLARE ${cursor} NO SCROLL CURSOR FOR ${sql}`), sql);
+      let restore = '';
+      if (!ownTx) {
+        // Keep the caller's transaction as it was: the setting only matters while DECLARE plans.
+        const [row] = (await this.run("SELECT current_setting('cursor_tuple_fraction')")).rows;
+        restore = `; SET LOCAL cursor_tuple_fraction = '${String(row?.[0] ?? '0.1').replace(/'/g, "''")}'`;
+      }
+      await this.guard(
+        'query failed',
+        () => this.runScript(`SET LOCAL cursor_tuple_fraction = 1; DECLARE ${cursor} NO SCROLL CURSOR FOR ${sql}${restore}`),
+        sql,
+      );
+      const fetch = (): Promise<RawResult> => {
+        const p = this.guard('fetch failed', () => this.run(`FETCH FORWARD ${size} FROM ${cursor}`), sql);
+        // Handled when awaited; this only keeps a failed read-ahead from being "unhandled" meanwhile.
+        p.catch(() => {});
+        return p;
+      };
+      pending = fetch();
       for (;;) {
-        const batch = await this.guard(
-          'fetch failed',
-          () => this.run(`FETCH FORWARD ${Math.max(1, batchSize)} FROM ${cursor}`),
-          sql,
-        );
-        if (batch.rows.length === 0) break;
+        const batch = await pending;
+        pending = undefined;
+        const rows = batch.rows;
+        if (rows.length === 0) break;
+        const last = rows.length < size;
+        if (!last && this.readAhead) pending = fetch();
         const oids = batch.fields.map((f) => f.dataTypeID);
-        yield batch.rows.map((raw) =>
-          raw.map((v, i) => {
-            const value = pgValue(v, oids[i] ?? 0);
-            const t = vt?.[i];
-            return t ? canonicalValue(value, t) : value;
-          }),
-        );
-        if (batch.rows.length < batchSize) break;
+        const families = oids.map((oid) => PG_OID_FAMILY[oid]);
+        // The hint only changes a value when it says more than the column's own type.
+        const hints = oids.map((_, i) => {
+          const t = vt?.[i];
+          if (!t) return undefined;
+          return t.family === families[i] && (t.family !== 'decimal' || t.scale === undefined) ? undefined : t;
+        });
+        // Converted in place: the driver's row arrays are ours, and copying them doubles the garbage.
+        const width = oids.length;
+        for (let r = 0; r < rows.length; r++) {
+          const row = rows[r]!;
+          for (let i = 0; i < width; i++) {
+            const value = pgValue(row[i], oids[i]!);
+            const t = hints[i];
+            row[i] = t ? canonicalValue(value, t) : value;
+          }
+        }
+        yield rows;
+        if (last) break;
+        if (!pending) pending = fetch();
       }
       ok = true;
     } finally {
+      // The consumer stopped early: let the read-ahead finish before the transaction or cursor ends.
+      if (pending) await pending.catch(() => {});
       if (ownTx) {
         // Reading only: commit and rollback are the same; rollback also clears an aborted transaction.
         if (ok) await this.commit();

@@ -38,6 +38,27 @@ export function pgValue(text: unknown, oid: number): unknown {
   const family = PG_OID_FAMILY[oid];
   if (family === undefined) return looseValue(text);
   if (typeof text !== 'string') return looseValue(text);
+  // Fast paths for the spellings a ddbkit session (UTC, DateStyle ISO) always gets, already
+  // canonical but for the separator: a bulk load reads millions of these.
+  switch (oid) {
+    case 21: // int2
+    case 23: // int4
+    case 26: // oid
+      return Number(text);
+    case 20: // int8: exact as a number up to 15 digits
+      if (text.length <= 15) return Number(text);
+      break;
+    case 1082: // date
+      if (text.length === 10) return text;
+      break;
+    case 1114: // timestamp 'YYYY-MM-DD HH:MM:SS'
+      if (text.length === 19 && text.charCodeAt(10) === 32) return `${text.slice(0, 10)}T${text.slice(11)}`;
+      break;
+    case 1184: // timestamptz in UTC 'YYYY-MM-DD HH:MM:SS+00'
+      if (text.length === 22 && text.charCodeAt(10) === 32 && text.endsWith('+00'))
+        return `${text.slice(0, 10)}T${text.slice(11, 19)}Z`;
+      break;
+  }
   if (family === 'float') {
     // PostgreSQL spells the special values Infinity / -Infinity / NaN, which Number() reads.
     return Number(text);
