@@ -29,7 +29,8 @@ const catalog: Catalog = { relations: [rel] };
 
 const POOL: Record<string, Array<Key | null>> = {
   id: [1n],
-  a: [null, -4n, -3n, -2n, -1n, 0n, 1n, 2n, 3n, 4n, 5n],
+  // constants run from -2 to 6 (BETWEEN lo AND lo + 3): one value beyond each end
+  a: [null, -4n, -3n, -2n, -1n, 0n, 1n, 2n, 3n, 4n, 5n, 6n, 7n],
   b: ['x', 'y', 'z'],
   d: [null, 0n, 1n],
 };
