@@ -85,3 +85,47 @@ describe('fixed: the reconstruction expression joins horizontal pieces that prov
     expect(ok, `${rep.reconstruction} gave ${JSON.stringify(got)}`).toBe(true);
   });
 });
+
+describe('fixed: horizontal pieces storing different columns were joined instead of united (src/validate/reconstruction.ts)', () => {
+  // STUDENT_ENIT drops institution (its predicate implies it) while STUDENT_OTHER stores it: the
+  // pieces were grouped by their exact stored columns, so they landed in two vertical parts and
+  // were key-joined — an always empty relation (found by the query differential suite).
+  const student = relation(
+    'student',
+    [
+      ['nce', T.int],
+      ['fname', T.text, false],
+      ['address', T.text],
+      ['institution', T.text, false],
+    ],
+    ['nce'],
+    { checks: [{ name: 'student_institution_check', expression: "institution IN ('ENIT', 'FST', 'FSEGT')" }] },
+  );
+  const design = [
+    'name: t',
+    'source: ./x.sql',
+    'sites:',
+    '  A: { engine: sqlite, url: "memory:" }',
+    '  B: { engine: sqlite, url: "memory:" }',
+    'fragments:',
+    '  - { name: STUDENT_BIB, of: student, columns: [nce, fname], sites: [A, B] }',
+    `  - { name: STUDENT_ENIT, of: student, where: "institution = 'ENIT'", columns: [nce, address], sites: [A] }`,
+    `  - { name: STUDENT_OTHER, of: student, where: "institution <> 'ENIT'", columns: [nce, address, institution], sites: [B] }`,
+    '',
+  ].join('\n');
+
+  it('unites the pieces that store a column in common', () => {
+    const resolved = resolveDesign(parseDesign(design, FILE), { relations: [student] });
+    const report = validateDesign(resolved);
+    expect(report.valid).toBe(true);
+    const rep = report.relations[0]!;
+    expect(rep.reconstruction).toContain('∪');
+    const rows = [
+      { nce: 1, fname: 'Ines', address: null, institution: 'ENIT' },
+      { nce: 2, fname: 'Sami', address: 'Tunis', institution: 'FST' },
+      { nce: 3, fname: 'Rim', address: null, institution: 'FSEGT' },
+    ];
+    const { ok, got } = rebuilds(resolved.relations[0]!, rep.reconstruction, rows);
+    expect(ok, `${rep.reconstruction} gave ${JSON.stringify(got)}`).toBe(true);
+  });
+});

@@ -33,8 +33,9 @@ function children(node: Node): Node[] {
   const out: Node[] = [];
   for (const [k, v] of Object.entries(node)) {
     if (k === '_location') continue;
-    if (Array.isArray(v)) for (const x of v) if (isNode(x)) out.push(x);
-    if (isNode(v)) out.push(v);
+    if (Array.isArray(v)) {
+      for (const x of v) if (isNode(x)) out.push(x);
+    } else if (isNode(v)) out.push(v);
   }
   return out;
 }
@@ -66,6 +67,27 @@ function refsOf(e: Expr): Array<{ table?: string; name: string }> | undefined {
 
 const SUPPORTED_STATEMENTS = new Set(['select', 'union', 'union all', 'with', 'with recursive', 'values']);
 
+/**
+ * Rewrites, in place, the few spellings whose meaning differs in the coordinator: PostgreSQL's
+ * `float` is double precision, DuckDB's is single.
+ */
+export function adaptForCoordinator(sql: string): string {
+  let statement: Statement;
+  try {
+    statement = parseQuery(sql);
+  } catch {
+    return sql; // parseQuery reports it properly on the next call
+  }
+  const edits: Array<{ start: number; end: number }> = [];
+  walk(statement as unknown as Node, (n) => {
+    const to = n.type === 'cast' ? (n.to as { name?: string; _location?: { start: number; end: number } }) : undefined;
+    if (to?.name?.toLowerCase() === 'float' && to._location) edits.push(to._location);
+  });
+  let out = sql;
+  for (const e of edits.sort((a, b) => b.start - a.start)) out = `${out.slice(0, e.start)}double precision${out.slice(e.end)}`;
+  return out;
+}
+
 export function parseQuery(sql: string): Statement {
   let statements: Statement[];
   try {
@@ -80,23 +102,50 @@ export function parseQuery(sql: string): Statement {
   }
   if (statements.length !== 1) throw new QueryError(`expected one statement, got ${statements.length}`, 'SYNTAX');
   const statement = statements[0]!;
-  let unsupported: string | undefined;
-  walk(statement as unknown as Node, (n) => {
-    const fn = n.type === 'call' ? String((n.function as { name: string }).name).toLowerCase() : '';
-    if (n.withinGroup && fn === 'percentile_cont') unsupported ??= `${fn}(…) WITHIN GROUP`;
-  });
-  if (unsupported) {
-    // DuckDB interpolates in the input's type (a decimal is rounded) where PostgreSQL computes in
-    // double precision: refused rather than answered differently.
-    throw new QueryError(
-      `${unsupported} is not supported yet (it would be computed in another precision than PostgreSQL's)`,
-      'UNSUPPORTED',
-    );
-  }
+  const unsupported = unsupportedConstruct(statement);
+  if (unsupported) throw new QueryError(`${unsupported} is not supported yet`, 'UNSUPPORTED');
   if (!SUPPORTED_STATEMENTS.has(statement.type)) {
     throw new QueryError(`${statement.type.toUpperCase()} statements are not supported by query (only SELECT)`, 'UNSUPPORTED');
   }
   return statement;
+}
+
+/** Set-returning functions PostgreSQL expands into rows where DuckDB returns a list. */
+const SET_RETURNING = new Set([
+  'generate_series',
+  'unnest',
+  'generate_subscripts',
+  'regexp_split_to_table',
+  'jsonb_array_elements',
+  'json_array_elements',
+]);
+
+/**
+ * Constructs the coordinator (DuckDB) would answer differently from PostgreSQL: refused with a
+ * message naming them, never answered wrongly.
+ */
+function unsupportedConstruct(statement: Statement): string | undefined {
+  let found: string | undefined;
+  walk(statement as unknown as Node, (n) => {
+    if (found) return;
+    const fn = n.type === 'call' ? String((n.function as { name: string }).name).toLowerCase() : '';
+    // DuckDB interpolates in the input's type (a decimal is rounded); PostgreSQL in double precision.
+    if (n.withinGroup && fn === 'percentile_cont')
+      found = 'percentile_cont(…) WITHIN GROUP (computed in another precision than PostgreSQL)';
+    // DuckDB's ~ must match the whole string; PostgreSQL's matches anywhere.
+    if (n.type === 'binary' && ['~', '~*', '!~', '!~*'].includes(String(n.op)))
+      found = `the regular-expression operator ${String(n.op)} (use LIKE, or regexp functions)`;
+    if (SET_RETURNING.has(fn) && !isInFrom(statement, n)) found = `${fn}(…) in the select list (put it in FROM)`;
+  });
+  return found;
+}
+
+function isInFrom(statement: Statement, call: Node): boolean {
+  let inFrom = false;
+  walk(statement as unknown as Node, (n) => {
+    if (Array.isArray(n.from)) for (const f of n.from as Node[]) walk(f, (m) => void (m === call && (inFrom = true)));
+  });
+  return inFrom;
 }
 
 export function analyzeQuery(sql: string, catalog: Catalog, statement = parseQuery(sql)): QueryAnalysis {

@@ -10,7 +10,7 @@ import { openConnector } from '../engines/connector.js';
 import type { DuckDbConnector } from '../engines/duckdb/connector.js';
 import { duckDbDialect } from '../engines/duckdb/dialect.js';
 import { domainOf } from '../predicate/index.js';
-import type { ReducedPlan } from './localize.js';
+import type { FragmentAccess, ReducedPlan } from './localize.js';
 
 const SETUP = [
   'SET integer_division = true',
@@ -126,7 +126,9 @@ export function rebuildSelect(
           const a = `u${alias++}`;
           return `SELECT ${cols.map((c) => (x.columns.includes(c) ? `${a}.${q(c)}` : `${typed(relation.columns.find((y) => y.name === c)!)} AS ${q(c)}`)).join(', ')} FROM (${x.sql}) AS ${a}`;
         });
-        return { sql: selects.join(' UNION ALL '), columns: cols };
+        // Fragments declared with overlap: allowed may hold a row twice: then a set union.
+        const overlap = leavesOf(p).some((a) => a.fragment.overlapAllowed);
+        return { sql: selects.join(overlap ? ' UNION ' : ' UNION ALL '), columns: cols };
       }
       case 'join': {
         const parts = p.parts.map((x) => ({ ...body(x), alias: `j${alias++}` }));
@@ -148,4 +150,10 @@ export function rebuildSelect(
 /** DuckDB's spelling of a column's type, through the DuckDB dialect (one source of truth). */
 function duckType(c: Column): string {
   return duckDbDialect.columnType(c);
+}
+
+function leavesOf(p: ReducedPlan): FragmentAccess[] {
+  if (p.kind === 'fragment') return [p.access];
+  if (p.kind === 'union' || p.kind === 'join') return p.parts.flatMap(leavesOf);
+  return [];
 }

@@ -15,7 +15,7 @@ import { type ResolvedDesign, resolveDesign } from '../design/resolve.js';
 import { type SiteConnector, SiteError, openConnector } from '../engines/connector.js';
 import { openSource } from '../engines/source.js';
 import { renderSql } from '../predicate/index.js';
-import { analyzeQuery, parseQuery } from './analyze.js';
+import { adaptForCoordinator, analyzeQuery, parseQuery } from './analyze.js';
 import { Coordinator } from './coordinator.js';
 import { QueryError } from './errors.js';
 import { type SlicePushdown, planSlicePushdown } from './pushdown.js';
@@ -203,6 +203,7 @@ export class DistributedDatabase {
     analyze: boolean,
   ): Promise<{ columns: string[]; families: Array<string | undefined>; batches: AsyncIterable<unknown[][]>; plan: QueryPlan }> {
     const t0 = performance.now();
+    sql = adaptForCoordinator(sql);
     const statement = parseQuery(sql);
     const accesses = this.plan(sql, statement);
     const plan = this.describe(sql, accesses);
@@ -395,7 +396,12 @@ function postgresNames(statement: Statement, duckNames: string[]): string[] {
     const e = c.expr;
     if (e.type === 'ref') return e.name;
     if (e.type === 'call') return e.function.name.toLowerCase();
-    if (e.type === 'cast') return e.operand.type === 'ref' ? e.operand.name : 'name' in e.to ? e.to.name : duckNames[i]!;
+    if (e.type === 'cast') {
+      // PostgreSQL names `x::int` after x and `count(*)::int` after count; a cast literal after its type.
+      if (e.operand.type === 'ref') return e.operand.name;
+      if (e.operand.type === 'call') return e.operand.function.name.toLowerCase();
+      return 'name' in e.to ? e.to.name : duckNames[i]!;
+    }
     if (e.type === 'case') return 'case';
     if (e.type === 'extract') return 'extract';
     return '?column?';

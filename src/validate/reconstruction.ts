@@ -105,18 +105,24 @@ function planOf(
     (members, i) => columns.every((col) => members.some((m) => m.provides.has(col))) || !nested(i),
   );
   if (selfContained) return union(liveClasses.map((members) => join(members.map(leaf))));
-  // Vertical first: fragments storing the same non-key columns are horizontal pieces of one
-  // vertical part (their implied constants differ from piece to piece, so they do not count).
-  // A fragment storing only the key adds no column the others lack, so it joins nothing.
-  const groups = new Map<string, FragmentFacts[]>();
-  for (const f of live) {
-    const k = [...f.stored]
-      .filter((c) => !key.includes(c))
-      .sort()
-      .join(',');
-    groups.set(k, [...(groups.get(k) ?? []), f]);
+  // Vertical first: fragments that store a non-key column in common are horizontal pieces of one
+  // vertical part (united), found by union-find; implied constants do not count (they differ from
+  // piece to piece). A fragment storing only the key adds no column, so it joins nothing.
+  const parent = new Map<FragmentFacts, FragmentFacts>(live.map((f) => [f, f]));
+  const find = (f: FragmentFacts): FragmentFacts => (parent.get(f) === f ? f : find(parent.get(f)!));
+  const nonKey = (f: FragmentFacts) => [...f.stored].filter((c) => !key.includes(c));
+  for (const [i, a] of live.entries()) {
+    for (const b of live.slice(i + 1)) {
+      if (nonKey(a).some((c) => b.stored.has(c))) parent.set(find(a), find(b));
+    }
   }
-  if (groups.size > 1) groups.delete('');
+  const groups = new Map<FragmentFacts, FragmentFacts[]>();
+  for (const f of live) {
+    if (nonKey(f).length === 0) continue;
+    const root = find(f);
+    groups.set(root, [...(groups.get(root) ?? []), f]);
+  }
+  if (groups.size === 0) groups.set(live[0]!, live);
   // A union needs one schema: a constant implied by only some pieces is left out (the column then
   // comes from another vertical part, or completeness has already reported it missing).
   const unionOf = (g: FragmentFacts[]) =>

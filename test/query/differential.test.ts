@@ -238,4 +238,13 @@ describe('unsupported constructs: a clear QueryError, never a wrong answer', () 
   it('a function the coordinator lacks (to_char)', () =>
     rejects(`SELECT to_char(order_date, 'YYYY-MM') AS m, count(*) FROM orders GROUP BY 1`, /to_char/i));
   it('an unknown relation', () => rejects(`SELECT * FROM no_such_table`, /no_such_table/i));
+  it('percentile_cont (DuckDB would round it in the input type)', () =>
+    rejects(
+      `SELECT category, percentile_cont(0.5) WITHIN GROUP (ORDER BY price) FROM product GROUP BY category`,
+      /percentile_cont/,
+    ));
+  it('a regular-expression match (DuckDB matches the whole string)', () =>
+    rejects(`SELECT count(*) FROM customer WHERE city ~ 'bi$'`, /~/));
+  it('a set-returning function in the select list', () =>
+    rejects(`SELECT region_code, generate_series(1, 2) FROM region`, /generate_series/));
 });
