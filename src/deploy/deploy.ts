@@ -255,6 +255,30 @@ async function load(
   source: SourceDatabase,
   progress?: DeployProgress,
 ): Promise<number> {
+  const from = source.connector;
+  if (
+    from.capabilities.copyText &&
+    from.capabilities.copyText === connector.capabilities.copyText &&
+    from.copyOutText &&
+    connector.copyInText
+  ) {
+    // Same COPY format on both ends (PostgreSQL to PostgreSQL): the rows travel as raw text,
+    // never decoded — one line per row, so progress counts newlines.
+    const chunks = from.copyOutText(fragmentSelectSql(table.fragment));
+    async function* lines(): AsyncIterable<Buffer> {
+      for await (const chunk of chunks) {
+        yield chunk;
+        let n = 0;
+        for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) n++;
+        progress?.advance(n);
+      }
+    }
+    return connector.copyInText(
+      table.table,
+      table.columns.map((c) => c.name),
+      lines(),
+    );
+  }
   const types = table.columns.map((c) => c.type);
   const rows = source.connector.stream(fragmentSelectSql(table.fragment), BATCH, types);
   async function* counted(): AsyncIterable<unknown[][]> {

@@ -132,7 +132,11 @@ export async function verifyDeployment(
         const stored = columnsOf(f);
         const at = names.map((n) => stored.findIndex((c) => c.name === n));
         const implied = names.map((n) => (piece.implied.has(n) ? canonicalImplied(f, n, piece.implied.get(n)!) : null));
-        for await (const batch of connector.stream(siteSelect(connector, f), BATCH, stored.map((c) => c.type))) {
+        for await (const batch of connector.stream(
+          siteSelect(connector, f),
+          BATCH,
+          stored.map((c) => c.type),
+        )) {
           for (const row of batch) digest.add(at.map((i, k) => (i >= 0 ? row[i] : implied[k])));
         }
       }

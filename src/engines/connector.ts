@@ -35,6 +35,11 @@ export interface Capabilities {
   windowFunctions: boolean;
   /** Several connectors can open the same site at once (false for a PGlite data dir, an in-memory database). */
   concurrentSessions: boolean;
+  /**
+   * Rows can be copied out and in as raw COPY text of this format (`copyOutText` / `copyInText`):
+   * between two sites of the same format, data moves without being decoded.
+   */
+  copyText?: 'postgresql';
 }
 
 /** A column as bulkLoad needs it: the name on the site and the source type of its values. */
@@ -77,6 +82,10 @@ export interface SiteConnector {
     columns: readonly LoadColumn[],
     rows: AsyncIterable<unknown[][]> | Iterable<unknown[][]>,
   ): Promise<number>;
+  /** With `capabilities.copyText`: the rows of a SELECT as raw COPY text chunks. */
+  copyOutText?(sql: string): AsyncIterable<Buffer>;
+  /** With `capabilities.copyText`: appends raw COPY text (one row per line), atomically; returns rows loaded. */
+  copyInText?(table: string, columns: readonly string[], chunks: AsyncIterable<Buffer>): Promise<number>;
   /** Reads the site's tables (the default schema/database) into a Catalog. */
   introspect(): Promise<Catalog>;
 

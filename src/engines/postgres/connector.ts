@@ -25,6 +25,7 @@ export const POSTGRES_CAPABILITIES: Capabilities = {
   linkableFromMariaDb: false,
   windowFunctions: true,
   concurrentSessions: true,
+  copyText: 'postgresql',
 };
 
 /** Rows per COPY chunk written to the socket: big enough to amortise, small enough to stay flat. */
@@ -86,6 +87,47 @@ export class PostgresConnector extends PostgresFamilyConnector {
           copy.end();
           await done;
           return copy.rowCount ?? sent;
+        },
+        sql,
+      ),
+    );
+  }
+
+  async *copyOutText(sql: string): AsyncIterable<Buffer> {
+    const { to } = await import('pg-copy-streams');
+    const copy = this.client.query(to(`COPY (${sql}) TO STDOUT`));
+    try {
+      for await (const chunk of copy as AsyncIterable<Buffer>) yield chunk;
+    } catch (e) {
+      throw this.fail(e, 'copy out failed', sql);
+    }
+  }
+
+  async copyInText(table: string, columns: readonly string[], chunks: AsyncIterable<Buffer>): Promise<number> {
+    const q = (n: string): string => this.dialect.quoteIdentifier(n);
+    const sql = `COPY ${q(table)} (${columns.map(q).join(', ')}) FROM STDIN`;
+    const { from } = await import('pg-copy-streams');
+    return this.atomically(() =>
+      this.guard(
+        `bulk load into ${table} failed`,
+        async () => {
+          const copy = this.client.query(from(sql));
+          const done = new Promise<void>((resolve, reject) => {
+            copy.on('finish', resolve);
+            copy.on('error', reject);
+          });
+          try {
+            for await (const chunk of chunks) {
+              if (!copy.write(chunk)) await Promise.race([once(copy, 'drain'), done]);
+            }
+          } catch (e) {
+            copy.destroy(e as Error);
+            await done.catch(() => {});
+            throw e;
+          }
+          copy.end();
+          await done;
+          return copy.rowCount ?? 0;
         },
         sql,
       ),
