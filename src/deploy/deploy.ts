@@ -157,6 +157,8 @@ export async function deploy(design: Design, source: SourceDatabase, options: De
       for (const [placeholder, password] of passwords)
         if (password !== undefined) sql = sql.split(placeholder).join(`'${password.replace(/'/g, "''")}'`);
       const view = /^CREATE OR REPLACE VIEW\s+(\S+)/i.exec(sql)?.[1];
+      // A view that was there before this run is replaced, not created: undo must not drop it.
+      const existed = view ? await viewExists(connector, view.replace(/["`]/g, '')) : false;
       try {
         await connector.execute(sql);
       } catch (e) {
@@ -170,7 +172,7 @@ export async function deploy(design: Design, source: SourceDatabase, options: De
         });
       }
       if (view) {
-        created.push({ connector, drop: `DROP VIEW IF EXISTS ${view}` });
+        if (!existed) created.push({ connector, drop: `DROP VIEW IF EXISTS ${view}` });
         result.views.push({ site: decision.site.name, view: view.replace(/["`]/g, '') });
       }
     }
@@ -292,6 +294,15 @@ async function load(
     table.columns.map((c) => ({ name: c.name, type: c.type })),
     counted(),
   );
+}
+
+async function viewExists(connector: SiteConnector, name: string): Promise<boolean> {
+  try {
+    const rows = await connector.query(connector.dialect.viewExistsSql(name));
+    return rows.length > 0;
+  } catch {
+    return false;
+  }
 }
 
 async function undo(created: Array<{ connector: SiteConnector; drop: string }>): Promise<void> {

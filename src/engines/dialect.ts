@@ -125,6 +125,11 @@ export abstract class Dialect {
     return renderSql(p, this.sqlStyle);
   }
 
+  /** A query returning a row when a view of that name exists in the default schema. */
+  viewExistsSql(name: string): string {
+    return `SELECT 1 FROM information_schema.views WHERE table_name = ${sqlString(name)}`;
+  }
+
   /** Starting a transaction, for connectors that drive it with SQL. */
   beginTransaction(): string {
     return 'BEGIN';

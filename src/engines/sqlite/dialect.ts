@@ -18,6 +18,10 @@ export class SqliteDialect extends Dialect {
     return '?';
   }
 
+  override viewExistsSql(name: string): string {
+    return `SELECT 1 FROM sqlite_master WHERE type = 'view' AND name = ${sqlString(name)}`;
+  }
+
   columnType(column: Column, _usage?: ColumnUsage, table?: string): string {
     const t = column.type;
     switch (t.family) {
