@@ -42,17 +42,22 @@ import { type SiteConnector, openConnector } from '../src/engines/connector.js';
 import { type SourceDatabase, openSource } from '../src/engines/source.js';
 import { type MariaDbServer, mariaDbUnavailableReason, startMariaDb } from '../test/support/mariadb-server.js';
 import { type PostgresServer, postgresUnavailableReason, startPostgres } from '../test/support/postgres-server.js';
-import { scaledEcommerceSql } from './ecommerce-scaled.js';
+import {
+  type GeneratedSource,
+  argValue,
+  cleanup,
+  cleanups,
+  createPgDatabase,
+  fmt,
+  generateSource as generateScaledSource,
+  q,
+  secs,
+  timed,
+} from './support/bench-env.js';
 
 // ---------------------------------------------------------------------------------------------
 // Arguments
 
-function argValue(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  if (i >= 0) return process.argv[i + 1];
-  const eq = process.argv.find((a) => a.startsWith(`${name}=`));
-  return eq?.slice(name.length + 1);
-}
 const SCALE = Number(argValue('--scale') ?? 1);
 const MEM_SCALE = Number(argValue('--mem-scale') ?? SCALE / 4);
 const ROUNDS = Number(argValue('--rounds') ?? 3);
@@ -73,33 +78,12 @@ const MARIADB_SESSION =
 // ---------------------------------------------------------------------------------------------
 // Cleanup: everything started is registered here and undone in reverse, exactly once.
 
-const cleanups: Array<() => Promise<void> | void> = [];
-let cleaning: Promise<void> | undefined;
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const undo of cleanups.reverse()) {
-      try {
-        await undo();
-      } catch (e) {
-        console.error(`cleanup: ${(e as Error).message}`);
-      }
-    }
-  })();
-  return cleaning;
-}
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.error(`\n${signal}: stopping the servers this benchmark started…`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
+// (bench/support/bench-env.ts: `cleanups`, `cleanup()` and the Ctrl-C handlers.)
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-const fmt = (n: number): string => Math.round(n).toLocaleString('en');
 const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
-const secs = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 const pct = (x: number): string => `${(100 * x).toFixed(0)} %`;
 
 setFlagsFromString('--expose-gc');
@@ -133,12 +117,6 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env):
       resolve({ out, cpu });
     });
   });
-}
-
-async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
-  const t0 = performance.now();
-  const value = await fn();
-  return { ms: performance.now() - t0, value };
 }
 
 class MemorySampler {
@@ -242,8 +220,6 @@ async function cpuProbe(servers: Servers): Promise<CpuProbe> {
   };
 }
 
-const q = (n: string): string => `"${n.replace(/"/g, '""')}"`;
-
 /** The fragment's rows as `psql \copy … TO` must write them for a MariaDB LOAD DATA. */
 function mariaDbExportSql(f: ResolvedFragment, types: ColumnType[]): string {
   const exprs = f.columns.map((c, i) => {
@@ -326,16 +302,6 @@ async function adminExecute(engine: 'postgres' | 'mariadb', servers: Servers, sq
   }
 }
 
-async function createPgDatabase(pg: PostgresServer, name: string): Promise<string> {
-  const admin = await openConnector({ name: 'admin', engine: 'postgres', url: pg.url }, '.');
-  try {
-    await admin.execute(`CREATE DATABASE ${q(name)}`);
-  } finally {
-    await admin.close();
-  }
-  return `postgres://postgres@127.0.0.1:${pg.port}/${name}`;
-}
-
 /** The databases of every site for `tag` (prefix `native_` for the baseline's). */
 async function createTargets(servers: Servers, prefix: string, tag: string): Promise<void> {
   for (const { site, engine } of SITES) {
@@ -353,31 +319,8 @@ async function dropTargets(servers: Servers, prefix: string, tag: string): Promi
   }
 }
 
-async function generateSource(servers: Servers, scale: number, tag: string) {
-  const { sql, counts } = scaledEcommerceSql(scale);
-  console.log(
-    `\n— scale ${scale}: generating the source (${fmt(counts.customers)} customers, ${fmt(counts.products)} products, ${fmt(counts.orders)} orders)…`,
-  );
-  const url = await createPgDatabase(servers.source, `source_${tag}`);
-  const gen = await timed(async () => {
-    const c = await openConnector({ name: 'gen', engine: 'postgres', url }, '.');
-    try {
-      await c.execute(sql);
-      const [row] = await c.query<Record<string, number>>(
-        'SELECT (SELECT count(*) FROM region) AS region, (SELECT count(*) FROM customer) AS customer, (SELECT count(*) FROM product) AS product, (SELECT count(*) FROM orders) AS orders, (SELECT count(*) FROM order_item) AS order_item, (SELECT count(*) FROM payment) AS payment',
-      );
-      return Object.fromEntries(Object.entries(row!).map(([k, v]) => [k, Number(v)]));
-    } finally {
-      await c.close();
-    }
-  });
-  const rows = Object.values(gen.value).reduce((a, b) => a + b, 0);
-  console.log(
-    `  source ready in ${secs(gen.ms)}: ${Object.entries(gen.value)
-      .map(([k, v]) => `${k} ${fmt(v)}`)
-      .join(', ')} (${fmt(rows)} rows)`,
-  );
-  return { url, counts: gen.value, rows, ms: gen.ms };
+function generateSource(servers: Servers, scale: number, tag: string): Promise<GeneratedSource> {
+  return generateScaledSource(servers.source, scale, tag);
 }
 
 /** deploy() into fresh site databases, verify off, memory sampled; the databases stay for verify. */
