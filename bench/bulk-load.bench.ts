@@ -27,7 +27,14 @@ async function* rows(): AsyncIterable<unknown[][]> {
   for (let start = 1; start <= N; start += BATCH) {
     const batch: unknown[][] = [];
     for (let i = start; i < Math.min(start + BATCH, N + 1); i++) {
-      batch.push([i, i * 7, `${i % 9999}.${String(i % 100).padStart(2, '0')}`, i % 10 === 0 ? null : `order line ${i} ü`, `2024-0${(i % 9) + 1}-1${i % 10}`, `2024-03-0${(i % 9) + 1}T12:${String(i % 60).padStart(2, '0')}:00`]);
+      batch.push([
+        i,
+        i * 7,
+        `${i % 9999}.${String(i % 100).padStart(2, '0')}`,
+        i % 10 === 0 ? null : `order line ${i} ü`,
+        `2024-0${(i % 9) + 1}-1${i % 10}`,
+        `2024-03-0${(i % 9) + 1}T12:${String(i % 60).padStart(2, '0')}:00`,
+      ]);
     }
     yield batch;
   }
@@ -59,7 +66,9 @@ try {
       const t0 = performance.now();
       const n = await site.bulkLoad('bench', columns, rows());
       const s = (performance.now() - t0) / 1000;
-      console.log(`${engine.padEnd(9)} ${n} rows in ${s.toFixed(2)} s = ${Math.round(n / s).toLocaleString('en')} rows/s (${site.capabilities.bulkLoad})`);
+      console.log(
+        `${engine.padEnd(9)} ${n} rows in ${s.toFixed(2)} s = ${Math.round(n / s).toLocaleString('en')} rows/s (${site.capabilities.bulkLoad})`,
+      );
     } finally {
       await site.close();
     }

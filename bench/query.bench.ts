@@ -35,7 +35,7 @@ import { deploy } from '../src/deploy/deploy.js';
 import { loadDesign } from '../src/design/load.js';
 import { type SiteConnector, openConnector } from '../src/engines/connector.js';
 import { openSource } from '../src/engines/source.js';
-import { adaptForCoordinator, parseQuery } from '../src/query/analyze.js';
+import { adaptForCoordinator } from '../src/query/analyze.js';
 import { type DistributedDatabase, type QueryPlan, openDistributed } from '../src/query/distributed.js';
 import type { RelationAccess } from '../src/query/localize.js';
 import { planSlicePushdown } from '../src/query/pushdown.js';
@@ -185,8 +185,7 @@ const ms = (x: number): string => (x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1
 
 /** Planning as query() does it before fetching: parse, analyse, localize, reduce, slice pushdown. */
 function fullPlanning(db: DistributedDatabase, sql: string): boolean {
-  const adapted = adaptForCoordinator(sql);
-  const statement = parseQuery(adapted);
+  const { sql: adapted, statement } = adaptForCoordinator(sql);
   const plan = (db as unknown as { plan(sql: string, s: Statement): RelationAccess[] }).plan(adapted, statement);
   return planSlicePushdown(adapted, statement, plan) !== undefined;
 }

@@ -71,21 +71,17 @@ const SUPPORTED_STATEMENTS = new Set(['select', 'union', 'union all', 'with', 'w
  * Rewrites, in place, the few spellings whose meaning differs in the coordinator: PostgreSQL's
  * `float` is double precision, DuckDB's is single.
  */
-export function adaptForCoordinator(sql: string): string {
-  let statement: Statement;
-  try {
-    statement = parseQuery(sql);
-  } catch {
-    return sql; // parseQuery reports it properly on the next call
-  }
+export function adaptForCoordinator(sql: string): { sql: string; statement: Statement } {
+  const statement = parseQuery(sql);
   const edits: Array<{ start: number; end: number }> = [];
   walk(statement as unknown as Node, (n) => {
     const to = n.type === 'cast' ? (n.to as { name?: string; _location?: { start: number; end: number } }) : undefined;
     if (to?.name?.toLowerCase() === 'float' && to._location) edits.push(to._location);
   });
+  if (edits.length === 0) return { sql, statement };
   let out = sql;
   for (const e of edits.sort((a, b) => b.start - a.start)) out = `${out.slice(0, e.start)}double precision${out.slice(e.end)}`;
-  return out;
+  return { sql: out, statement: parseQuery(out) };
 }
 
 export function parseQuery(sql: string): Statement {

@@ -11,11 +11,12 @@ import path from 'node:path';
 import type { Statement } from 'pgsql-ast-parser';
 import type { Catalog, Column } from '../catalog/types.js';
 import { type Design, decisionSite, loadDesign } from '../design/load.js';
-import { type ResolvedDesign, resolveDesign } from '../design/resolve.js';
+import { type ResolvedDesign, type ResolvedRelation, resolveDesign } from '../design/resolve.js';
+import { type RelationAnalysis, analyzeRelation } from '../validate/reconstruction.js';
 import { type SiteConnector, SiteError, openConnector } from '../engines/connector.js';
 import { openSource } from '../engines/source.js';
 import { renderSql } from '../predicate/index.js';
-import { adaptForCoordinator, analyzeQuery, parseQuery } from './analyze.js';
+import { adaptForCoordinator, analyzeQuery } from './analyze.js';
 import { Coordinator } from './coordinator.js';
 import { QueryError } from './errors.js';
 import { type SlicePushdown, planSlicePushdown } from './pushdown.js';
@@ -87,6 +88,7 @@ async function loadCatalog(design: Design, sitesDir: string): Promise<Catalog> {
 
 export class DistributedDatabase {
   private readonly connectors = new Map<string, Promise<SiteConnector>>();
+  private readonly analyses = new Map<ResolvedRelation, RelationAnalysis>();
   private coordinator?: Promise<Coordinator>;
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -134,9 +136,12 @@ export class DistributedDatabase {
 
   /** The distributed plan, without running the query. */
   async explain(sql: string): Promise<QueryPlan> {
-    const statement = parseQuery(sql);
-    const accesses = this.plan(sql, statement);
-    return this.describe(sql, accesses);
+    const adapted = adaptForCoordinator(sql);
+    const accesses = this.plan(adapted.sql, adapted.statement);
+    const plan = this.describe(adapted.sql, accesses);
+    const pushdown = planSlicePushdown(adapted.sql, adapted.statement, accesses);
+    if (pushdown) describePushdown(plan, pushdown);
+    return plan;
   }
 
   async close(): Promise<void> {
@@ -155,7 +160,14 @@ export class DistributedDatabase {
   private plan(sql: string, statement: Statement): RelationAccess[] {
     const analysis = analyzeQuery(sql, this.resolved.catalog, statement);
     const decision = decisionSite(this.design).name;
-    const first = [...analysis.needs.values()].map((needs) => localize(this.resolved, needs, { preferSites: [decision] }));
+    const cached = (rr: ResolvedRelation) => {
+      let a = this.analyses.get(rr);
+      if (!a) this.analyses.set(rr, (a = analyzeRelation(rr)));
+      return a;
+    };
+    const first = [...analysis.needs.values()].map((needs) =>
+      localize(this.resolved, needs, { preferSites: [decision], analysis: cached }),
+    );
     // Replicas are read where the query must go anyway (fragments without replicas), so that a
     // query touching one region's fragments talks to that region's site only.
     const used = new Set(
@@ -166,7 +178,9 @@ export class DistributedDatabase {
     );
     if (used.size === 0) return first;
     const prefer = [...used].sort((a, b) => (a === decision ? -1 : b === decision ? 1 : 0));
-    return [...analysis.needs.values()].map((needs) => localize(this.resolved, needs, { preferSites: [...prefer, decision] }));
+    return [...analysis.needs.values()].map((needs) =>
+      localize(this.resolved, needs, { preferSites: [...prefer, decision], analysis: cached }),
+    );
   }
 
   private describe(sql: string, accesses: RelationAccess[]): QueryPlan {
@@ -203,8 +217,9 @@ export class DistributedDatabase {
     analyze: boolean,
   ): Promise<{ columns: string[]; families: Array<string | undefined>; batches: AsyncIterable<unknown[][]>; plan: QueryPlan }> {
     const t0 = performance.now();
-    sql = adaptForCoordinator(sql);
-    const statement = parseQuery(sql);
+    const adapted = adaptForCoordinator(sql);
+    sql = adapted.sql;
+    const statement = adapted.statement;
     const accesses = this.plan(sql, statement);
     const plan = this.describe(sql, accesses);
     const coordinator = await this.coordinatorReady();
@@ -285,11 +300,7 @@ export class DistributedDatabase {
     analyze: boolean,
     t0: number,
   ): Promise<{ columns: string[]; families: Array<string | undefined>; batches: AsyncIterable<unknown[][]>; plan: QueryPlan }> {
-    plan.site_queries = pushdown.slices.map((s) => ({ site: s.site.name, fragments: s.fragments, sql: s.sql }));
-    plan.coordinator.steps = [
-      `combine the partial groups of ${pushdown.slices.length} slice${pushdown.slices.length === 1 ? '' : 's'} (co-located joins and partial aggregates ran at the sites)`,
-      `run: ${pushdown.rewritten.replace(/\s+/g, ' ').trim()}`,
-    ];
+    describePushdown(plan, pushdown);
     const table = await coordinator.createFragmentTable(pushdown.columns, pushdown.partialTable);
     const types = pushdown.columns.map((c) => c.type);
     const bySite = new Map<string, typeof pushdown.slices>();
@@ -335,6 +346,15 @@ export class DistributedDatabase {
   }
 }
 
+/** The plan of a query answered by slice pushdown: one query per slice, then the combination. */
+function describePushdown(plan: QueryPlan, pushdown: SlicePushdown): void {
+  plan.site_queries = pushdown.slices.map((s) => ({ site: s.site.name, fragments: s.fragments, sql: s.sql }));
+  plan.coordinator.steps = [
+    `combine the partial groups of ${pushdown.slices.length} slice${pushdown.slices.length === 1 ? '' : 's'} (co-located joins and partial aggregates ran at the sites)`,
+    `run: ${pushdown.rewritten.replace(/\s+/g, ' ').trim()}`,
+  ];
+}
+
 function leavesOf(plan: ReducedPlan): FragmentAccess[] {
   switch (plan.kind) {
     case 'fragment':
@@ -360,18 +380,29 @@ function coordinatorMessage(e: unknown): string {
   return m.replace(/^site coordinator \(duckdb\): query failed: /, '');
 }
 
-/** Reads up to `depth` batches ahead of the consumer, so sites keep sending while the coordinator loads. */
-async function* readAhead<T>(source: AsyncIterable<T>, depth: number): AsyncIterable<T> {
+/**
+ * Starts reading at once and keeps up to `depth` batches ahead of the consumer: each site's query
+ * runs while the coordinator is still busy loading another site's rows.
+ */
+function readAhead<T>(source: AsyncIterable<T>, depth: number): AsyncIterable<T> {
   const it = source[Symbol.asyncIterator]();
   const pending: Array<Promise<IteratorResult<T>>> = [];
-  const pull = () => pending.push(it.next());
+  const pull = () => {
+    const next = it.next();
+    next.catch(() => {}); // observed when consumed; never an unhandled rejection meanwhile
+    pending.push(next);
+  };
   for (let i = 0; i < depth; i++) pull();
-  for (;;) {
-    const r = await pending.shift()!;
-    if (r.done) return;
-    pull();
-    yield r.value;
-  }
+  return {
+    async *[Symbol.asyncIterator]() {
+      for (;;) {
+        const r = await pending.shift()!;
+        if (r.done) return;
+        pull();
+        yield r.value;
+      }
+    },
+  };
 }
 
 /**

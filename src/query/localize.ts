@@ -48,14 +48,15 @@ export interface RelationAccess {
 export interface LocalizeOptions {
   /** Preferred sites when a fragment has replicas (e.g. the decision site, or sites already used). */
   preferSites?: string[];
+  /** The relation's analysis, which never changes for a design: cached by the caller. */
+  analysis?: (r: ResolvedRelation) => { universe: Universe; plan: ReconstructionPlan };
 }
 
 export function localize(resolved: ResolvedDesign, needs: RelationNeeds, options: LocalizeOptions = {}): RelationAccess {
   const rr = resolved.relations.find((r) => r.relation === needs.relation)!;
   const pruned: PrunedFragment[] = [];
   if (rr.fragments.length === 0) return { relation: rr, needs, plan: { kind: 'empty' }, pruned };
-  const universe = new Universe(rr.constraints);
-  const { plan } = analyzeRelation(rr, universe);
+  const { universe, plan } = options.analysis?.(rr) ?? analyzeRelation(rr);
   const queryText = describe(needs.predicate);
   const reduce = (p: ReconstructionPlan): ReducedPlan => {
     switch (p.kind) {

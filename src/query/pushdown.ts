@@ -50,6 +50,8 @@ interface Aggregate {
   fn: string;
   item?: Item;
   column?: string;
+  /** Instead of a column: arithmetic over columns (`sum(oi.quantity * oi.unit_price)`). */
+  arithmetic?: Arithmetic;
   node: Node;
   /** Partial columns it needs. */
   partials: number[];
@@ -150,6 +152,7 @@ export function planSlicePushdown(sql: string, statement: Statement, accesses: R
   const aggregates: Aggregate[] = [];
   const groupRefs: Array<{ node: Node; index: number }> = [];
   let valid = true;
+  const outputAliases = new Set(block.columns.flatMap((c) => (c.alias ? [c.alias.name.toLowerCase()] : [])));
   const outputs: unknown[] = [block.columns, block.having, (block as { orderBy?: unknown }).orderBy, block.groupBy];
   for (const part of outputs) {
     walk(part, (n, parent) => {
@@ -167,7 +170,12 @@ export function planSlicePushdown(sql: string, statement: Statement, accesses: R
           return false;
         }
         if (arg.type !== 'ref') {
-          valid = false;
+          const arithmetic = arithmeticOf(arg as unknown as Expr, resolveRef, sql);
+          if (!arithmetic || fn === 'min' || fn === 'max') {
+            valid = false;
+            return false;
+          }
+          aggregates.push({ fn, arithmetic, node: n, partials: [] });
           return false;
         }
         const r = resolveRef(arg as { name: string });
@@ -183,6 +191,9 @@ export function planSlicePushdown(sql: string, statement: Statement, accesses: R
           valid = false;
           return false;
         }
+        // ORDER BY name: an output column first (as PostgreSQL resolves it), left as is.
+        const orderItem = parent && (parent as { by?: unknown }).by === n;
+        if (orderItem && !(n as { table?: unknown }).table && outputAliases.has(String(n.name).toLowerCase())) return false;
         const r = resolveRef(n as { name: string });
         if (!r) {
           // An output alias (ORDER BY total) or an ordinal: left as is.
@@ -312,7 +323,7 @@ export function planSlicePushdown(sql: string, statement: Statement, accesses: R
         ? { family: 'decimal', sqlType: `numeric(38,${t.scale ?? 0})`, precision: 38, scale: t.scale ?? 6 }
         : t;
   for (const a of aggregates) {
-    const t = a.item ? typeOf(a.item, a.column!) : undefined;
+    const t = a.arithmetic ? a.arithmetic.type : a.item ? typeOf(a.item, a.column!) : undefined;
     if (a.fn === 'sum' || a.fn === 'avg') {
       if (!t || !['integer', 'decimal', 'float'].includes(t.family) || (t.family === 'decimal' && t.scale === undefined))
         return undefined;
@@ -400,8 +411,15 @@ export function planSlicePushdown(sql: string, statement: Statement, accesses: R
       select.push(`${c} AS ${q(`g${i}`)}`);
     }
     for (const a of aggregates) {
-      const arg = a.item ? columnSql(a.item, a.column!) : '*';
-      if (!arg || (a.item && !leafOf(a.item).fragment.columns.includes(a.column!))) return undefined; // no aggregates over implied constants
+      const stored = (item: Item, column: string) => leafOf(item).fragment.columns.includes(column);
+      // No aggregates over implied constants: every column must be stored in the slice's fragment.
+      if (a.arithmetic && !a.arithmetic.refs.every((r) => stored(r.item, r.column))) return undefined;
+      const arg = a.arithmetic
+        ? a.arithmetic.render((item, column) => columnSql(item, column)!)
+        : a.item
+          ? columnSql(a.item, a.column!)
+          : '*';
+      if (!arg || (a.item && !stored(a.item, a.column!))) return undefined;
       const names = a.partials.map((p) => q(`a${p}`));
       if (a.fn === 'avg') select.push(`sum(${arg}) AS ${names[0]}`, `count(${arg}) AS ${names[1]}`);
       else select.push(`${a.fn}(${arg}) AS ${names[0]}`);
@@ -449,7 +467,7 @@ export function planSlicePushdown(sql: string, statement: Statement, accesses: R
         ? `coalesce(sum(${p0}), 0)`
         : a.fn === 'sum'
           ? // a sum of integers stays an integer (as without pushdown), so that `/` divides as integers
-            a.item && typeOf(a.item, a.column!).family === 'integer'
+            (a.arithmetic ? a.arithmetic.type : a.item ? typeOf(a.item, a.column!) : undefined)?.family === 'integer'
             ? `CAST(sum(${p0}) AS HUGEINT)`
             : `sum(${p0})`
           : a.fn === 'avg'
@@ -471,6 +489,61 @@ export function planSlicePushdown(sql: string, statement: Statement, accesses: R
     lastStart = s.start;
   }
   return { columns, slices, rewritten, partialTable };
+}
+
+interface Arithmetic {
+  refs: Array<{ item: Item; column: string }>;
+  /** The result type, as PostgreSQL types it: integer, decimal with the scale the operation gives, or float. */
+  type: ColumnType;
+  render(column: (item: Item, column: string) => string): string;
+}
+
+/**
+ * `+`, `-` and `*` over columns and number literals: portable across the sites' engines (division
+ * is not — integer division differs), with the result type inferred the way PostgreSQL does.
+ */
+function arithmeticOf(
+  e: Expr,
+  resolveRef: (r: { table?: { name: string }; name: string }) => { item: Item; column: string } | undefined,
+  sql: string,
+): Arithmetic | undefined {
+  const decimal = (scale: number): ColumnType => ({ family: 'decimal', sqlType: `numeric(38,${scale})`, precision: 38, scale });
+  const FLOAT: ColumnType = { family: 'float', sqlType: 'double precision' };
+  const INTEGER: ColumnType = { family: 'integer', sqlType: 'bigint', bits: 64 };
+  switch (e.type) {
+    case 'ref': {
+      const r = resolveRef(e);
+      if (!r) return undefined;
+      const type = r.item.relation.columns.find((c) => c.name === r.column)!.type;
+      if (!['integer', 'decimal', 'float'].includes(type.family) || (type.family === 'decimal' && type.scale === undefined))
+        return undefined;
+      return { refs: [r], type, render: (column) => column(r.item, r.column) };
+    }
+    case 'integer':
+    case 'numeric': {
+      const l = loc(e);
+      const text = l ? sql.slice(l.start, l.end) : String(e.value);
+      if (!/^-?\d+(\.\d+)?$/.test(text)) return undefined;
+      const scale = text.includes('.') ? text.split('.')[1]!.length : 0;
+      return { refs: [], type: scale === 0 ? INTEGER : decimal(scale), render: () => text };
+    }
+    case 'binary': {
+      if (!['+', '-', '*'].includes(e.op)) return undefined;
+      const l = arithmeticOf(e.left, resolveRef, sql);
+      const r = arithmeticOf(e.right, resolveRef, sql);
+      if (!l || !r) return undefined;
+      const [a, b] = [l.type, r.type];
+      const type =
+        a.family === 'float' || b.family === 'float'
+          ? FLOAT
+          : a.family === 'integer' && b.family === 'integer'
+            ? INTEGER
+            : decimal(e.op === '*' ? (a.scale ?? 0) + (b.scale ?? 0) : Math.max(a.scale ?? 0, b.scale ?? 0));
+      return { refs: [...l.refs, ...r.refs], type, render: (column) => `(${l.render(column)} ${e.op} ${r.render(column)})` };
+    }
+    default:
+      return undefined;
+  }
 }
 
 /** A predicate in the site's dialect, its columns qualified by the slice query's alias. */
