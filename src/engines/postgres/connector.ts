@@ -56,40 +56,18 @@ export class PostgresConnector extends PostgresFamilyConnector {
     columns: readonly LoadColumn[],
     rows: AsyncIterable<unknown[][]> | Iterable<unknown[][]>,
   ): Promise<number> {
-    const q = (n: string): string => this.dialect.quoteIdentifier(n);
-    const sql = `COPY ${q(table)} (${columns.map((c) => q(c.name)).join(', ')}) FROM STDIN`;
     const types = columns.map((c) => valueTypeOf(c.type));
-    const { from } = await import('pg-copy-streams');
-    return this.atomically(() =>
-      this.guard(
-        `bulk load into ${table} failed`,
-        async () => {
-          const copy = this.client.query(from(sql));
-          const done = new Promise<void>((resolve, reject) => {
-            copy.on('finish', resolve);
-            copy.on('error', reject);
-          });
-          let sent = 0;
-          try {
-            for await (const batch of rows) {
-              for (let i = 0; i < batch.length; i += COPY_CHUNK_ROWS) {
-                const part = batch.length <= COPY_CHUNK_ROWS ? batch : batch.slice(i, i + COPY_CHUNK_ROWS);
-                // Respect back-pressure so a fast source never piles up in memory.
-                if (!copy.write(encodeTsvBatch(part, types, pgCopyText))) await Promise.race([once(copy, 'drain'), done]);
-                sent += part.length;
-              }
-            }
-          } catch (e) {
-            copy.destroy(e as Error);
-            await done.catch(() => {});
-            throw e;
-          }
-          copy.end();
-          await done;
-          return copy.rowCount ?? sent;
-        },
-        sql,
-      ),
+    async function* encoded(): AsyncIterable<Buffer> {
+      for await (const batch of rows) {
+        for (let i = 0; i < batch.length; i += COPY_CHUNK_ROWS) {
+          yield encodeTsvBatch(batch.length <= COPY_CHUNK_ROWS ? batch : batch.slice(i, i + COPY_CHUNK_ROWS), types, pgCopyText);
+        }
+      }
+    }
+    return this.copyInText(
+      table,
+      columns.map((c) => c.name),
+      encoded(),
     );
   }
 
@@ -103,6 +81,7 @@ export class PostgresConnector extends PostgresFamilyConnector {
     }
   }
 
+  /** COPY FROM STDIN of text chunks, atomically, respecting back-pressure so memory stays flat. */
   async copyInText(table: string, columns: readonly string[], chunks: AsyncIterable<Buffer>): Promise<number> {
     const q = (n: string): string => this.dialect.quoteIdentifier(n);
     const sql = `COPY ${q(table)} (${columns.map(q).join(', ')}) FROM STDIN`;
