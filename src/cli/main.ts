@@ -19,7 +19,7 @@ import { type Io, processIo } from './io.js';
 
 export function buildProgram(io: Io): Command {
   const program = new Command('ddbkit')
-    .description('Design, validate and deploy distributed heterogeneous relational databases')
+    .description('Design, validate, deploy and query distributed heterogeneous relational databases')
     .version(packageVersion())
     .showHelpAfterError()
     .exitOverride()

@@ -17,24 +17,28 @@ export function registerDeploy(program: Command, io: Io): void {
     .option('--force', 'deploy even if validation finds the design invalid')
     .option('--no-verify', 'skip the verification after loading')
     .option('--json', 'print the result as JSON')
-    .action(async (file: string, opts: { dryRun?: boolean; force?: boolean; verify: boolean; json?: boolean }) => {
-      const design = await loadDesign(file);
-      const source = await openSource(design.source, design.dir);
-      try {
-        if (!opts.json) io.stdout(`Deploying ${pc.bold(design.name)} from ${source.description}\n`);
-        const result = await deploy(design, source, {
-          dryRun: Boolean(opts.dryRun),
-          force: Boolean(opts.force),
-          verify: opts.verify,
-          ...(opts.json ? {} : { progress: deployProgress(io) }),
-        });
-        if (opts.json) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
-        else io.stdout(formatDeploy(result));
-        io.exitCode = result.verification && !result.verification.ok ? ExitCode.failed : ExitCode.ok;
-      } finally {
-        await source.close();
-      }
-    });
+    .option('--sites-dir <dir>', 'where file: site URLs resolve (default: the design file folder)')
+    .action(
+      async (file: string, opts: { dryRun?: boolean; force?: boolean; verify: boolean; json?: boolean; sitesDir?: string }) => {
+        const design = await loadDesign(file);
+        const source = await openSource(design.source, design.dir);
+        try {
+          if (!opts.json) io.stdout(`Deploying ${pc.bold(design.name)} from ${source.description}\n`);
+          const result = await deploy(design, source, {
+            dryRun: Boolean(opts.dryRun),
+            force: Boolean(opts.force),
+            verify: opts.verify,
+            ...(opts.sitesDir ? { sitesDir: opts.sitesDir } : {}),
+            ...(opts.json ? {} : { progress: deployProgress(io) }),
+          });
+          if (opts.json) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+          else io.stdout(formatDeploy(result));
+          io.exitCode = result.verification && !result.verification.ok ? ExitCode.failed : ExitCode.ok;
+        } finally {
+          await source.close();
+        }
+      },
+    );
 }
 
 export function formatDeploy(result: DeployResult): string {

@@ -13,12 +13,13 @@ export function registerStatus(program: Command, io: Io): void {
     .description('each site: reachable, engine and version, fragments with row counts; replicas in step or not')
     .argument('<design>', 'the design file')
     .option('--json', 'print the status as JSON')
-    .action(async (file: string, opts: { json?: boolean }) => {
+    .option('--sites-dir <dir>', 'where file: site URLs resolve (default: the design file folder)')
+    .action(async (file: string, opts: { json?: boolean; sitesDir?: string }) => {
       const design = await loadDesign(file);
       const source = await openSource(design.source, design.dir);
       let status;
       try {
-        status = await deploymentStatus(resolveDesign(design, source.catalog), design.dir);
+        status = await deploymentStatus(resolveDesign(design, source.catalog), opts.sitesDir ?? design.dir);
       } finally {
         await source.close();
       }

@@ -32,12 +32,13 @@ export function registerVerify(program: Command, io: Io): void {
     .description('compare every fragment replica and every rebuilt relation with the source (row counts and checksums)')
     .argument('<design>', 'the design file')
     .option('--json', 'print the report as JSON')
-    .action(async (file: string, opts: { json?: boolean }) => {
+    .option('--sites-dir <dir>', 'where file: site URLs resolve (default: the design file folder)')
+    .action(async (file: string, opts: { json?: boolean; sitesDir?: string }) => {
       const design = await loadDesign(file);
       const source = await openSource(design.source, design.dir);
       try {
         const resolved = resolveDesign(design, source.catalog);
-        const sites = await openSites(resolved, design.dir);
+        const sites = await openSites(resolved, opts.sitesDir ?? design.dir);
         try {
           const report = await verifyDeployment(resolved, source.connector, sites);
           io.stdout(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatVerification(report)}\n`);
