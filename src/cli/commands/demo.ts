@@ -72,8 +72,16 @@ export function registerDemo(program: Command, io: Io): void {
       io.stdout(
         `\n${ok ? pc.green(pc.bold('Demo complete')) : pc.red(pc.bold('Demo found a problem'))} in ${seconds(started)}.\n`,
       );
+      const design = 'examples/ecommerce/design.yaml';
       io.stdout(
-        `Next: ${pc.cyan('npx ddbkit validate examples/library/design.yaml --data')}, ${pc.cyan('npx ddbkit scripts examples/ecommerce/design.yaml --out scripts/')}, ${pc.cyan('npx ddbkit deploy examples/ecommerce/design.yaml --dry-run')}\n`,
+        [
+          'Next, on this deployment:',
+          `  ${pc.cyan(`npx ddbkit report ${design} sales-by-payment-method --sites-dir ${dir}`)}`,
+          `  ${pc.cyan(`npx ddbkit query ${design} --sites-dir ${dir} --explain "SELECT * FROM orders WHERE region = 'MSA'"`)}`,
+          `  ${pc.cyan(`npx ddbkit shell ${design} --sites-dir ${dir}`)}`,
+          `or: ${pc.cyan('npx ddbkit validate examples/library/design.yaml --data')}, ${pc.cyan(`npx ddbkit scripts ${design} --out scripts/`)}`,
+          '',
+        ].join('\n'),
       );
       io.exitCode = ok ? ExitCode.ok : ExitCode.failed;
     });
