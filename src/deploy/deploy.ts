@@ -281,6 +281,22 @@ async function load(
       lines(),
     );
   }
+  const loadColumns = table.columns.map((c) => ({ name: c.name, type: c.type }));
+  const format = connector.capabilities.textLoad;
+  const text =
+    format && connector.loadText ? from.copyOutAs?.(format, fragmentSelectSql(table.fragment), loadColumns) : undefined;
+  if (text && connector.loadText) {
+    // The source writes the site's own load format (PostgreSQL to MariaDB): values not decoded here.
+    async function* counted(): AsyncIterable<Buffer> {
+      for await (const chunk of text!) {
+        yield chunk;
+        let n = 0;
+        for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) n++;
+        progress?.advance(n);
+      }
+    }
+    return connector.loadText(table.table, loadColumns, counted());
+  }
   const types = table.columns.map((c) => c.type);
   const rows = source.connector.stream(fragmentSelectSql(table.fragment), BATCH, types);
   async function* counted(): AsyncIterable<unknown[][]> {

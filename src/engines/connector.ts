@@ -40,6 +40,11 @@ export interface Capabilities {
    * between two sites of the same format, data moves without being decoded.
    */
   copyText?: 'postgresql';
+  /**
+   * Rows can be appended from raw text in this format (`loadText`): a source that can write it
+   * (`copyOutAs`) feeds the site without decoding values in ddbkit.
+   */
+  textLoad?: 'mysql';
 }
 
 /** A column as bulkLoad needs it: the name on the site and the source type of its values. */
@@ -86,6 +91,13 @@ export interface SiteConnector {
   copyOutText?(sql: string): AsyncIterable<Buffer>;
   /** With `capabilities.copyText`: appends raw COPY text (one row per line), atomically; returns rows loaded. */
   copyInText?(table: string, columns: readonly string[], chunks: AsyncIterable<Buffer>): Promise<number>;
+  /**
+   * With a target's `capabilities.textLoad`: the rows of a SELECT (whose columns have `columns`'
+   * types) as raw text in that format, or undefined when some column type cannot be written so.
+   */
+  copyOutAs?(format: 'mysql', sql: string, columns: readonly LoadColumn[]): AsyncIterable<Buffer> | undefined;
+  /** With `capabilities.textLoad`: appends raw text rows (one per line), atomically; returns rows loaded. */
+  loadText?(table: string, columns: readonly LoadColumn[], chunks: AsyncIterable<Buffer>): Promise<number>;
   /** Reads the site's tables (the default schema/database) into a Catalog. */
   introspect(): Promise<Catalog>;
 

@@ -21,6 +21,7 @@ export const MARIADB_CAPABILITIES: Capabilities = {
   linkableFromMariaDb: true, // FederatedX
   windowFunctions: true,
   concurrentSessions: true,
+  textLoad: 'mysql',
 };
 
 export const MYSQL_CAPABILITIES: Capabilities = { ...MARIADB_CAPABILITIES, returning: false, linkableFromMariaDb: true };
@@ -195,6 +196,38 @@ export class MariaDbConnector extends BaseConnector {
     columns: readonly LoadColumn[],
     rows: AsyncIterable<unknown[][]> | Iterable<unknown[][]>,
   ): Promise<number> {
+    const types = columns.map((c) => valueTypeOf(c.type));
+    const counter = { rows: 0 };
+    async function* encoded(): AsyncGenerator<Buffer> {
+      for await (const batch of rows) {
+        for (let i = 0; i < batch.length; i += LOAD_CHUNK_ROWS) {
+          const part = batch.length <= LOAD_CHUNK_ROWS ? batch : batch.slice(i, i + LOAD_CHUNK_ROWS);
+          counter.rows += part.length;
+          yield encodeTsvBatch(part, types, mariaDbText);
+        }
+      }
+    }
+    return this.loadChunks(table, columns, encoded(), counter);
+  }
+
+  /** Raw LOAD DATA text (tab-separated, `\N` for NULL, binary columns as hex), one row per line. */
+  async loadText(table: string, columns: readonly LoadColumn[], chunks: AsyncIterable<Buffer>): Promise<number> {
+    const counter = { rows: 0 };
+    async function* counted(): AsyncGenerator<Buffer> {
+      for await (const chunk of chunks) {
+        for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) counter.rows++;
+        yield chunk;
+      }
+    }
+    return this.loadChunks(table, columns, counted(), counter);
+  }
+
+  private async loadChunks(
+    table: string,
+    columns: readonly LoadColumn[],
+    chunks: AsyncIterable<Buffer>,
+    sent: { rows: number },
+  ): Promise<number> {
     const q = (n: string): string => this.dialect.quoteIdentifier(n);
     const types = columns.map((c) => valueTypeOf(c.type));
     // Binary columns travel as hex into a user variable and are decoded by the server.
@@ -204,20 +237,15 @@ export class MariaDbConnector extends BaseConnector {
       `LOAD DATA LOCAL INFILE 'ddbkit-stream' INTO TABLE ${q(table)} CHARACTER SET utf8mb4 ` +
       `FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (${targets.join(', ')})` +
       (sets.length > 0 ? ` SET ${sets.join(', ')}` : '');
-    let sent = 0;
     let sourceError: unknown;
     // mysql2 writes every chunk of the stream to the socket as soon as it is read and never waits
     // for the socket to drain, so a source faster than the server would pile up in memory: wait here.
     const socket = (this.conn as unknown as { connection?: { stream?: Writable } }).connection?.stream;
-    async function* chunks(): AsyncGenerator<Buffer> {
+    async function* paced(): AsyncGenerator<Buffer> {
       try {
-        for await (const batch of rows) {
-          for (let i = 0; i < batch.length; i += LOAD_CHUNK_ROWS) {
-            const part = batch.length <= LOAD_CHUNK_ROWS ? batch : batch.slice(i, i + LOAD_CHUNK_ROWS);
-            sent += part.length;
-            if (socket && socket.writableLength > LOAD_BUFFER_BYTES) await drained(socket);
-            yield encodeTsvBatch(part, types, mariaDbText);
-          }
+        for await (const chunk of chunks) {
+          if (socket && socket.writableLength > LOAD_BUFFER_BYTES) await drained(socket);
+          yield chunk;
         }
       } catch (e) {
         sourceError = e;
@@ -227,19 +255,19 @@ export class MariaDbConnector extends BaseConnector {
     return this.atomically(async () => {
       const [result] = await this.guard(
         `bulk load into ${table} failed`,
-        () => this.conn.query({ sql, infileStreamFactory: () => Readable.from(chunks(), { objectMode: false }) }),
+        () => this.conn.query({ sql, infileStreamFactory: () => Readable.from(paced(), { objectMode: false }) }),
         sql,
       );
       if (sourceError !== undefined) throw sourceError;
       const header = result as ResultSetHeader;
       // With LOCAL, MariaDB turns bad values and duplicate keys into warnings and skips rows: refuse that.
-      if (header.warningStatus > 0 || header.affectedRows !== sent) {
+      if (header.warningStatus > 0 || header.affectedRows !== sent.rows) {
         const warnings = await this.query<{ Level: string; Code: number; Message: string }>('SHOW WARNINGS LIMIT 5');
         const detail = warnings.map((w) => w.Message).join('; ');
         throw new SiteError(
           this.site,
           this.engine,
-          `bulk load into ${table} failed: ${header.affectedRows} of ${sent} rows accepted, ${header.warningStatus} warnings${detail ? `: ${detail}` : ''}`,
+          `bulk load into ${table} failed: ${header.affectedRows} of ${sent.rows} rows accepted, ${header.warningStatus} warnings${detail ? `: ${detail}` : ''}`,
           { code: 'LOAD_WARNINGS', sql },
         );
       }

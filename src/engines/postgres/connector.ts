@@ -81,6 +81,36 @@ export class PostgresConnector extends PostgresFamilyConnector {
     }
   }
 
+  /**
+   * The rows of a SELECT as MySQL/MariaDB LOAD DATA text, written by PostgreSQL's own COPY: values
+   * converted in SQL where the spellings differ (booleans as 1/0, timestamptz in UTC without its
+   * offset, bytea as hex), and the two escapes MariaDB does not read (\f, \v) turned into bytes.
+   */
+  copyOutAs(format: 'mysql', sql: string, columns: readonly LoadColumn[]): AsyncIterable<Buffer> | undefined {
+    const q = (n: string): string => this.dialect.quoteIdentifier(n);
+    const items: string[] = [];
+    for (const c of columns) {
+      const ref = `t.${q(c.name)}`;
+      switch (c.type.family) {
+        case 'boolean':
+          items.push(`(${ref})::int`);
+          break;
+        case 'timestamptz':
+          items.push(`(${ref} AT TIME ZONE 'UTC')`);
+          break;
+        case 'binary':
+          items.push(`encode(${ref}, 'hex')`);
+          break;
+        case 'other':
+          return undefined;
+        default:
+          items.push(ref);
+      }
+    }
+    if (format !== 'mysql') return undefined;
+    return mysqlEscapes(this.copyOutText(`SELECT ${items.join(', ')} FROM (${sql}) AS t`));
+  }
+
   /** COPY FROM STDIN of text chunks, atomically, respecting back-pressure so memory stays flat. */
   async copyInText(table: string, columns: readonly string[], chunks: AsyncIterable<Buffer>): Promise<number> {
     const q = (n: string): string => this.dialect.quoteIdentifier(n);
@@ -154,4 +184,45 @@ export async function openPostgresConnector(site: ResolvedSite): Promise<SiteCon
     throw connector.fail(e, `cannot connect to ${site.shownUrl}`);
   }
   return connector;
+}
+
+/**
+ * PostgreSQL's COPY text escapes form feed and vertical tab as \f and \v, which LOAD DATA does not
+ * know: they become the raw bytes. Chunks without either pass through untouched.
+ */
+async function* mysqlEscapes(chunks: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+  let carry: Buffer | undefined;
+  for await (const raw of chunks) {
+    let chunk = carry ? Buffer.concat([carry, raw]) : raw;
+    carry = undefined;
+    // An odd run of backslashes at the end starts an escape that the next chunk finishes.
+    let trailing = 0;
+    while (trailing < chunk.length && chunk[chunk.length - 1 - trailing] === 0x5c) trailing++;
+    if (trailing % 2 === 1) {
+      carry = chunk.subarray(chunk.length - 1);
+      chunk = chunk.subarray(0, chunk.length - 1);
+    }
+    if (chunk.indexOf('\\f') < 0 && chunk.indexOf('\\v') < 0) {
+      yield chunk;
+      continue;
+    }
+    const out = Buffer.allocUnsafe(chunk.length);
+    let o = 0;
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i]!;
+      if (b !== 0x5c) {
+        out[o++] = b;
+        continue;
+      }
+      const next = chunk[++i]!;
+      if (next === 0x66) out[o++] = 0x0c;
+      else if (next === 0x76) out[o++] = 0x0b;
+      else {
+        out[o++] = b;
+        out[o++] = next;
+      }
+    }
+    yield out.subarray(0, o);
+  }
+  if (carry) yield carry;
 }
