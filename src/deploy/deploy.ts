@@ -13,6 +13,7 @@ import { type ResolvedDesign, type ResolvedFragment, resolveDesign } from '../de
 import { UserError } from '../design/errors.js';
 import { type SiteConnector, SiteError, openConnector } from '../engines/connector.js';
 import type { SourceDatabase } from '../engines/source.js';
+import { countLines } from '../engines/values.js';
 import { expandEnv } from '../util/secrets.js';
 import type { ValidationReport } from '../validate/report.js';
 import { validateDesign } from '../validate/static.js';
@@ -258,58 +259,46 @@ async function load(
   progress?: DeployProgress,
 ): Promise<number> {
   const from = source.connector;
+  const select = fragmentSelectSql(table.fragment);
+  const loadColumns = table.columns.map((c) => ({ name: c.name, type: c.type }));
+  // Raw text paths: one line per row, so progress counts newlines.
+  async function* reported(chunks: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+    for await (const chunk of chunks) {
+      yield chunk;
+      progress?.advance(countLines(chunk));
+    }
+  }
   if (
     from.capabilities.copyText &&
     from.capabilities.copyText === connector.capabilities.copyText &&
     from.copyOutText &&
     connector.copyInText
   ) {
-    // Same COPY format on both ends (PostgreSQL to PostgreSQL): the rows travel as raw text,
-    // never decoded — one line per row, so progress counts newlines.
-    const chunks = from.copyOutText(fragmentSelectSql(table.fragment));
-    async function* lines(): AsyncIterable<Buffer> {
-      for await (const chunk of chunks) {
-        yield chunk;
-        let n = 0;
-        for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) n++;
-        progress?.advance(n);
-      }
-    }
+    // Same COPY format on both ends (PostgreSQL to PostgreSQL): the rows are never decoded.
     return connector.copyInText(
       table.table,
-      table.columns.map((c) => c.name),
-      lines(),
+      loadColumns.map((c) => c.name),
+      reported(from.copyOutText(select)),
     );
   }
-  const loadColumns = table.columns.map((c) => ({ name: c.name, type: c.type }));
   const format = connector.capabilities.textLoad;
-  const text =
-    format && connector.loadText ? from.copyOutAs?.(format, fragmentSelectSql(table.fragment), loadColumns) : undefined;
+  const text = format && connector.loadText ? from.copyOutAs?.(format, select, loadColumns) : undefined;
   if (text && connector.loadText) {
     // The source writes the site's own load format (PostgreSQL to MariaDB): values not decoded here.
-    async function* counted(): AsyncIterable<Buffer> {
-      for await (const chunk of text!) {
-        yield chunk;
-        let n = 0;
-        for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) n++;
-        progress?.advance(n);
-      }
-    }
-    return connector.loadText(table.table, loadColumns, counted());
+    return connector.loadText(table.table, loadColumns, reported(text));
   }
-  const types = table.columns.map((c) => c.type);
-  const rows = source.connector.stream(fragmentSelectSql(table.fragment), BATCH, types);
+  const rows = from.stream(
+    select,
+    BATCH,
+    loadColumns.map((c) => c.type),
+  );
   async function* counted(): AsyncIterable<unknown[][]> {
     for await (const batch of rows) {
       yield batch;
       progress?.advance(batch.length);
     }
   }
-  return connector.bulkLoad(
-    table.table,
-    table.columns.map((c) => ({ name: c.name, type: c.type })),
-    counted(),
-  );
+  return connector.bulkLoad(table.table, loadColumns, counted());
 }
 
 async function viewExists(connector: SiteConnector, name: string): Promise<boolean> {

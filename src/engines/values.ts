@@ -261,3 +261,10 @@ export function canonicalText(v: unknown, type: ValueType): string {
   if (Buffer.isBuffer(c)) return `\\x${c.toString('hex')}`;
   return String(c);
 }
+
+/** Rows in a chunk of line-oriented load text (COPY, LOAD DATA): its newline bytes. */
+export function countLines(chunk: Buffer): number {
+  let n = 0;
+  for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) n++;
+  return n;
+}

@@ -8,7 +8,7 @@ import type { Connection, FieldPacket, ResultSetHeader } from 'mysql2/promise';
 import { BaseConnector, checkGid, siteFailure } from '../base-connector.js';
 import type { Capabilities, LoadColumn, PreparedTransaction, ResolvedSite, SiteConnector } from '../connector.js';
 import { SiteError } from '../connector.js';
-import { canonicalText, canonicalValue, encodeTsvBatch, looseValue, valueTypeOf, type ValueType } from '../values.js';
+import { canonicalText, canonicalValue, countLines, encodeTsvBatch, looseValue, valueTypeOf, type ValueType } from '../values.js';
 import { MariaDbDialect, MySqlDialect } from './dialect.js';
 import { introspectMariaDb } from './introspect.js';
 
@@ -215,7 +215,7 @@ export class MariaDbConnector extends BaseConnector {
     const counter = { rows: 0 };
     async function* counted(): AsyncGenerator<Buffer> {
       for await (const chunk of chunks) {
-        for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) counter.rows++;
+        counter.rows += countLines(chunk);
         yield chunk;
       }
     }
