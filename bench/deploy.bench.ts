@@ -45,8 +45,8 @@ import { type PostgresServer, postgresUnavailableReason, startPostgres } from '.
 import {
   type GeneratedSource,
   argValue,
-  cleanup,
   cleanups,
+  finish,
   createPgDatabase,
   fmt,
   generateSource as generateScaledSource,
@@ -599,13 +599,7 @@ try {
   console.error(`\nbench:deploy failed: ${(e as Error).stack ?? String(e)}`);
   process.exitCode = 1;
 } finally {
-  await cleanup();
-  console.log(
-    `\ntotal time ${secs(performance.now() - started)}; load average at the end ${os
-      .loadavg()
-      .map((l) => l.toFixed(1))
-      .join(' ')} (servers stopped, temp files removed)`,
-  );
+  await finish(started);
 }
 
 // ---------------------------------------------------------------------------------------------

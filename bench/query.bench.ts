@@ -42,7 +42,7 @@ import { planSlicePushdown } from '../src/query/pushdown.js';
 import { bindParameters, loadReports } from '../src/query/reports.js';
 import { type MariaDbServer, mariaDbUnavailableReason, startMariaDb } from '../test/support/mariadb-server.js';
 import { type PostgresServer, postgresUnavailableReason, startPostgres } from '../test/support/postgres-server.js';
-import { argValue, cleanup, cleanups, createPgDatabase, fmt, generateSource, secs, timed } from './support/bench-env.js';
+import { argValue, cleanups, createPgDatabase, finish, fmt, generateSource, secs, timed } from './support/bench-env.js';
 
 // ---------------------------------------------------------------------------------------------
 // Arguments
@@ -448,11 +448,5 @@ try {
   console.error(`\nbench:query failed: ${(e as Error).stack ?? String(e)}`);
   process.exitCode = 1;
 } finally {
-  await cleanup();
-  console.log(
-    `\ntotal time ${secs(performance.now() - started)}; load average at the end ${os
-      .loadavg()
-      .map((l) => l.toFixed(1))
-      .join(' ')} (servers stopped, temp files removed)`,
-  );
+  await finish(started);
 }

@@ -1,3 +1,4 @@
+import os from 'node:os';
 /**
  * What the server benchmarks (bench:deploy, bench:query) share: argument parsing, a cleanup
  * registry undone exactly once (on success, failure or Ctrl-C), formatting, PostgreSQL databases
@@ -100,4 +101,16 @@ export async function generateSource(source: PostgresServer, scale: number, tag:
       .join(', ')} (${fmt(rows)} rows)`,
   );
   return { url, counts: gen.value, rows, ms: gen.ms };
+}
+
+/** The last lines of every benchmark: stop what it started, then say how long it took and how busy the machine was. */
+export async function finish(started: number): Promise<void> {
+  await cleanup();
+  const load = os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
+  console.log(
+    `\ntotal time ${secs(performance.now() - started)}; load average at the end ${load} (servers stopped, temp files removed)`,
+  );
 }

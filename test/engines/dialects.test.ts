@@ -9,7 +9,13 @@ import { SqliteDialect } from '../../src/engines/sqlite/dialect.js';
 import { parsePredicate } from '../../src/predicate/index.js';
 import { ALL_TYPES } from './fixture.js';
 
-const DIALECTS: Dialect[] = [new PostgresDialect(), new MariaDbDialect(), new MySqlDialect(), new SqliteDialect(), new DuckDbDialect()];
+const DIALECTS: Dialect[] = [
+  new PostgresDialect(),
+  new MariaDbDialect(),
+  new MySqlDialect(),
+  new SqliteDialect(),
+  new DuckDbDialect(),
+];
 const col = (name: string, family: Column['type']['family'], sqlType: string, extra: Partial<Column['type']> = {}): Column => ({
   name,
   type: { family, sqlType, ...extra },
@@ -30,8 +36,12 @@ describe('type mapping', () => {
       expect(() => d.createTable('payment', [unconstrained], [])).toThrow(/payment\.amount of type numeric/);
     }
     expect(new PostgresDialect().columnType(unconstrained)).toBe('numeric');
-    expect(() => new SqliteDialect().columnType(col('x', 'decimal', 'numeric(20,2)', { precision: 20, scale: 2 }))).toThrow(/15 digits/);
-    expect(() => new DuckDbDialect().columnType(col('x', 'decimal', 'numeric(40,2)', { precision: 40, scale: 2 }))).toThrow(TypeMappingError);
+    expect(() => new SqliteDialect().columnType(col('x', 'decimal', 'numeric(20,2)', { precision: 20, scale: 2 }))).toThrow(
+      /15 digits/,
+    );
+    expect(() => new DuckDbDialect().columnType(col('x', 'decimal', 'numeric(40,2)', { precision: 40, scale: 2 }))).toThrow(
+      TypeMappingError,
+    );
     expect(() => new MariaDbDialect().columnType(col('x', 'other', 'tsvector'))).toThrow(TypeMappingError);
     expect(new PostgresDialect().columnType(col('x', 'other', 'tsvector'))).toBe('tsvector');
   });
@@ -47,7 +57,10 @@ describe('type mapping', () => {
 
 describe('DDL', () => {
   it('writes keys, NOT NULL, checks and indexes with the dialect quoting', () => {
-    const columns = [{ ...col('id', 'integer', 'integer', { bits: 32 }), nullable: false }, col('Region', 'text', 'varchar(8)', { length: 8 })];
+    const columns = [
+      { ...col('id', 'integer', 'integer', { bits: 32 }), nullable: false },
+      col('Region', 'text', 'varchar(8)', { length: 8 }),
+    ];
     const opts = { checks: [{ name: 'region_ok', expression: '"Region" <> \'\'' }], indexes: [{ columns: ['Region'] }] };
     expect(new PostgresDialect().createTable('Shop', columns, ['id'], opts)).toEqual([
       'CREATE TABLE "Shop" (\n  "id" integer NOT NULL,\n  "Region" varchar(8),\n  PRIMARY KEY ("id"),\n  CONSTRAINT "region_ok" CHECK ("Region" <> \'\')\n)',
@@ -60,7 +73,10 @@ describe('DDL', () => {
 describe('predicate rendering per dialect', () => {
   const vars = ALL_TYPES.columns.map((c) => ({ id: c.name, name: c.name, type: c.type, nullable: c.nullable }));
   const scope = { description: 'all_types', resolve: (n: string) => vars.find((v) => v.name === n.toLowerCase()) };
-  const p = parsePredicate("born = DATE '2024-01-02' AND active = TRUE AND name = 'it''s \\ ok' AND paid < '2024-01-01 03:00+03'", scope);
+  const p = parsePredicate(
+    "born = DATE '2024-01-02' AND active = TRUE AND name = 'it''s \\ ok' AND paid < '2024-01-01 03:00+03'",
+    scope,
+  );
 
   it('spells literals the way each engine reads them', () => {
     expect(new PostgresDialect().renderPredicate(p)).toBe(
