@@ -43,6 +43,7 @@ export abstract class BaseConnector implements SiteConnector {
   abstract version(): Promise<string>;
   abstract execute(sql: string): Promise<void>;
   abstract query<Row extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<Row[]>;
+  abstract modify(sql: string): Promise<number>;
   abstract stream(sql: string, batchSize?: number, types?: readonly ColumnType[]): AsyncIterable<unknown[][]>;
   abstract bulkLoad(
     table: string,

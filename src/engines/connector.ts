@@ -71,6 +71,8 @@ export interface SiteConnector {
   execute(sql: string): Promise<void>;
   /** Runs one statement and returns its rows as objects, values canonical (see values.ts). */
   query<Row extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<Row[]>;
+  /** Runs one INSERT/UPDATE/DELETE and returns how many rows it matched (UPDATE: matched, not only changed). */
+  modify(sql: string): Promise<number>;
   /**
    * Runs one SELECT and yields its rows in batches of at most `batchSize` arrays, never holding the
    * whole result. `types`, when given (one per column, the source's types), make the values canonical

@@ -115,6 +115,18 @@ export class DuckDbConnector extends BaseConnector {
     await this.guard('statement failed', () => this.conn.run(sql), sql);
   }
 
+  async modify(sql: string): Promise<number> {
+    return this.guard(
+      'statement failed',
+      async () => {
+        // DuckDB answers INSERT/UPDATE/DELETE with one row holding the count.
+        const reader = await this.conn.runAndReadAll(sql);
+        return Number(reader.getRows()[0]?.[0] ?? 0);
+      },
+      sql,
+    );
+  }
+
   async query<Row extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<Row[]> {
     return this.guard(
       'query failed',

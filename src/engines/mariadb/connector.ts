@@ -146,6 +146,11 @@ export class MariaDbConnector extends BaseConnector {
     await this.guard('statement failed', () => this.conn.query(sql), sql);
   }
 
+  async modify(sql: string): Promise<number> {
+    const [result] = await this.guard('statement failed', () => this.conn.query(sql), sql);
+    return (result as ResultSetHeader).affectedRows ?? 0;
+  }
+
   async query<Row extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<Row[]> {
     const [rows, fields] = await this.guard('query failed', () => this.conn.query({ sql, rowsAsArray: true }, params), sql);
     if (!Array.isArray(rows) || !fields) return [];
@@ -359,6 +364,8 @@ export async function openMariaDbConnector(site: ResolvedSite): Promise<SiteConn
       timezone: 'Z',
       charset: 'UTF8MB4_BIN',
       connectTimeout: 15_000,
+      // UPDATE reports the rows it matched, as PostgreSQL does, not only those it changed.
+      flags: ['+FOUND_ROWS'],
     });
   } catch (e) {
     throw siteFailure(site, e, `cannot connect to ${site.shownUrl}`);

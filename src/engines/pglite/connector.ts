@@ -39,7 +39,11 @@ export class PGliteConnector extends PostgresFamilyConnector {
 
   protected async run(sql: string, params?: unknown[]): Promise<RawResult> {
     const r = await this.db.query<unknown[]>(sql, params, { rowMode: 'array', parsers: RAW_PARSERS });
-    return { fields: r.fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID })), rows: r.rows };
+    return {
+      fields: r.fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID })),
+      rows: r.rows,
+      ...(r.affectedRows === undefined ? {} : { rowCount: r.affectedRows }),
+    };
   }
 
   protected async runScript(sql: string): Promise<void> {

@@ -44,7 +44,11 @@ export class PostgresConnector extends PostgresFamilyConnector {
 
   protected async run(sql: string, params?: unknown[]): Promise<RawResult> {
     const r: QueryArrayResult = await this.client.query({ text: sql, values: params, rowMode: 'array' });
-    return { fields: r.fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID })), rows: r.rows };
+    return {
+      fields: r.fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID })),
+      rows: r.rows,
+      ...(r.rowCount === null ? {} : { rowCount: r.rowCount }),
+    };
   }
 
   protected async runScript(sql: string): Promise<void> {

@@ -13,6 +13,8 @@ export interface RawResult {
   fields: { name: string; dataTypeID: number }[];
   /** Rows as arrays of the server's text (or null), in `fields` order. */
   rows: unknown[][];
+  /** Rows an INSERT/UPDATE/DELETE matched. */
+  rowCount?: number;
 }
 
 /** Statements that make every PostgreSQL session read and write values the same way. */
@@ -34,6 +36,11 @@ export abstract class PostgresFamilyConnector extends BaseConnector {
 
   async execute(sql: string): Promise<void> {
     await this.guard('statement failed', () => this.runScript(sql), sql);
+  }
+
+  async modify(sql: string): Promise<number> {
+    const result = await this.guard('statement failed', () => this.run(sql), sql);
+    return result.rowCount ?? 0;
   }
 
   async query<Row extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<Row[]> {

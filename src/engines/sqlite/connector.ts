@@ -81,6 +81,10 @@ export class SqliteConnector extends BaseConnector {
     await this.guard('statement failed', async () => this.db.exec(sql), sql);
   }
 
+  async modify(sql: string): Promise<number> {
+    return this.guard('statement failed', async () => this.db.prepare(sql).run().changes, sql);
+  }
+
   async query<Row extends Record<string, unknown> = Record<string, unknown>>(
     sql: string,
     params: unknown[] = [],
