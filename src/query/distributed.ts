@@ -13,12 +13,14 @@ import type { Catalog, Column } from '../catalog/types.js';
 import { type Design, decisionSite, loadDesign } from '../design/load.js';
 import { type ResolvedDesign, type ResolvedRelation, resolveDesign } from '../design/resolve.js';
 import { type RelationAnalysis, analyzeRelation } from '../validate/reconstruction.js';
-import { type SiteConnector, SiteError, openConnector } from '../engines/connector.js';
+import { type SiteConnector, SiteError } from '../engines/connector.js';
+import { type PoolOptions, SitePool } from '../engines/pool.js';
 import { openSource } from '../engines/source.js';
 import { renderSql } from '../predicate/index.js';
-import { adaptForCoordinator, analyzeQuery } from './analyze.js';
+import { adaptForCoordinator, analyzeQuery, parseQuery } from './analyze.js';
 import { Coordinator } from './coordinator.js';
 import { QueryError } from './errors.js';
+import { type DirectPlan, isDirectCandidate, planDirect } from './direct.js';
 import { type SlicePushdown, planSlicePushdown } from './pushdown.js';
 import { type FragmentAccess, type PrunedFragment, type ReducedPlan, type RelationAccess, localize } from './localize.js';
 
@@ -52,13 +54,17 @@ export interface QueryResult {
 export interface OpenOptions {
   /** The folder `file:` site URLs resolve against (where `deploy` put them); the design's folder by default. */
   sitesDir?: string;
+  /** Sessions per server site (PostgreSQL, MariaDB); embedded engines always have one. Default 16. */
+  maxSessions?: number;
+  /** How long a statement waits for a row lock before failing with a retryable error. Default 5000 ms. */
+  lockTimeoutMs?: number;
 }
 
 export async function openDistributed(designFile: string, options: OpenOptions = {}): Promise<DistributedDatabase> {
   const design = await loadDesign(designFile);
   const sitesDir = options.sitesDir ?? design.dir;
   const catalog = await loadCatalog(design, sitesDir);
-  return new DistributedDatabase(design, resolveDesign(design, catalog), sitesDir);
+  return new DistributedDatabase(design, resolveDesign(design, catalog), sitesDir, options);
 }
 
 /**
@@ -86,22 +92,49 @@ async function loadCatalog(design: Design, sitesDir: string): Promise<Catalog> {
   }
 }
 
+/**
+ * How a query reaches the sites: outside a transaction each site read borrows a pooled session;
+ * inside one, the transaction's own session (which sees its uncommitted writes and holds its locks).
+ */
+export interface ReadContext {
+  use<T>(site: string, fn: (connector: SiteConnector) => Promise<T>): Promise<T>;
+  /** SELECT … FOR UPDATE: rows read are locked at the site until the transaction ends. */
+  lock?: boolean;
+}
+
 export class DistributedDatabase {
-  private readonly connectors = new Map<string, Promise<SiteConnector>>();
+  private readonly pools = new Map<string, SitePool>();
   private readonly analyses = new Map<ResolvedRelation, RelationAnalysis>();
   private coordinator?: Promise<Coordinator>;
   private queue: Promise<unknown> = Promise.resolve();
+
+  private readonly poolOptions: PoolOptions;
 
   constructor(
     readonly design: Design,
     readonly resolved: ResolvedDesign,
     readonly sitesDir: string,
-  ) {}
+    options: OpenOptions = {},
+  ) {
+    const lockTimeoutMs = options.lockTimeoutMs ?? 5000;
+    this.poolOptions = {
+      ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
+      setup: (c) => sessionSetup(c, lockTimeoutMs),
+    };
+  }
 
   /** Runs a global SELECT and returns all its rows (arrays, in `columns` order). */
-  async query(sql: string, options: { analyze?: boolean } = {}): Promise<QueryResult> {
+  async query(sql: string, options: { analyze?: boolean; context?: ReadContext } = {}): Promise<QueryResult> {
+    let context = options.context ?? this.pooled;
+    const locking = FOR_UPDATE.exec(sql);
+    if (locking) {
+      sql = sql.slice(0, locking.index);
+      context = { ...context, lock: true };
+    }
+    const direct = await this.tryDirect(sql, context);
+    if (direct) return direct;
     return this.exclusive(async () => {
-      const { columns, families, batches, plan } = await this.start(sql, options.analyze ?? false);
+      const { columns, families, batches, plan } = await this.start(sql, options.analyze ?? false, context);
       const rows: unknown[][] = [];
       const started = performance.now();
       for await (const batch of batches) rows.push(...batch);
@@ -127,7 +160,7 @@ export class DistributedDatabase {
     this.queue = previous.then(() => done);
     await previous.catch(() => {});
     try {
-      const { columns, batches } = await this.start(sql, false);
+      const { columns, batches } = await this.start(sql, false, this.pooled);
       for await (const batch of batches) yield batch.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]])));
     } finally {
       release();
@@ -136,6 +169,8 @@ export class DistributedDatabase {
 
   /** The distributed plan, without running the query. */
   async explain(sql: string): Promise<QueryPlan> {
+    const direct = this.directPlan(sql, false);
+    if (direct) return direct.plan;
     const adapted = adaptForCoordinator(sql);
     const accesses = this.plan(adapted.sql, adapted.statement);
     const plan = this.describe(adapted.sql, accesses);
@@ -146,8 +181,7 @@ export class DistributedDatabase {
 
   async close(): Promise<void> {
     await this.queue.catch(() => {});
-    const all = await Promise.allSettled([...this.connectors.values()]);
-    await Promise.all(all.flatMap((r) => (r.status === 'fulfilled' ? [r.value.close().catch(() => {})] : [])));
+    await Promise.all([...this.pools.values()].map((p) => p.close()));
     if (this.coordinator) await (await this.coordinator).close().catch(() => {});
   }
 
@@ -157,14 +191,13 @@ export class DistributedDatabase {
     return next;
   }
 
-  private plan(sql: string, statement: Statement): RelationAccess[] {
+  private plan(sql: string, statement: Statement, lock = false): RelationAccess[] {
     const analysis = analyzeQuery(sql, this.resolved.catalog, statement);
+    const cached = (rr: ResolvedRelation) => this.analysisOf(rr);
+    // Locking reads lock the first listed replica (the primary copy), so that transactions
+    // locking the same row always meet at the same site instead of deadlocking across sites.
+    if (lock) return [...analysis.needs.values()].map((needs) => localize(this.resolved, needs, { analysis: cached }));
     const decision = decisionSite(this.design).name;
-    const cached = (rr: ResolvedRelation) => {
-      let a = this.analyses.get(rr);
-      if (!a) this.analyses.set(rr, (a = analyzeRelation(rr)));
-      return a;
-    };
     const first = [...analysis.needs.values()].map((needs) =>
       localize(this.resolved, needs, { preferSites: [decision], analysis: cached }),
     );
@@ -215,18 +248,20 @@ export class DistributedDatabase {
   private async start(
     sql: string,
     analyze: boolean,
+    context: ReadContext,
   ): Promise<{ columns: string[]; families: Array<string | undefined>; batches: AsyncIterable<unknown[][]>; plan: QueryPlan }> {
     const t0 = performance.now();
     const adapted = adaptForCoordinator(sql);
     sql = adapted.sql;
     const statement = adapted.statement;
-    const accesses = this.plan(sql, statement);
+    const accesses = this.plan(sql, statement, context.lock ?? false);
     const plan = this.describe(sql, accesses);
     const coordinator = await this.coordinatorReady();
     await coordinator.reset();
 
-    const pushdown = planSlicePushdown(sql, statement, accesses);
-    if (pushdown) return this.startPushdown(sql, statement, pushdown, plan, coordinator, analyze, t0);
+    // Locked reads fetch the rows themselves (FOR UPDATE cannot lock aggregated groups).
+    const pushdown = context.lock ? undefined : planSlicePushdown(sql, statement, accesses);
+    if (pushdown) return this.startPushdown(sql, statement, pushdown, plan, coordinator, analyze, t0, context);
 
     // Fetch every fragment: sites in parallel, each site's queries in turn, each stream loaded
     // into the coordinator as it arrives (a bounded read-ahead keeps memory flat).
@@ -235,43 +270,44 @@ export class DistributedDatabase {
     for (const leaf of accesses.flatMap((a) => leavesOf(a.plan)))
       bySite.set(leaf.site.name, [...(bySite.get(leaf.site.name) ?? []), leaf]);
     await Promise.all(
-      [...bySite.entries()].map(async ([siteName, leaves]) => {
-        const connector = await this.connector(siteName);
-        for (const leaf of leaves) {
-          const started = performance.now();
-          const columns = columnsOf(leaf);
-          const table = await coordinator.createFragmentTable(columns);
-          tables.set(leaf, table);
-          let rows: number;
-          try {
-            rows = await coordinator.load(
-              table,
-              columns,
-              readAhead(
-                connector.stream(
-                  leaf.sql,
-                  5000,
-                  columns.map((c) => c.type),
+      [...bySite.entries()].map(([siteName, leaves]) =>
+        context.use(siteName, async (connector) => {
+          for (const leaf of leaves) {
+            const started = performance.now();
+            const columns = columnsOf(leaf);
+            const table = await coordinator.createFragmentTable(columns);
+            tables.set(leaf, table);
+            let rows: number;
+            try {
+              rows = await coordinator.load(
+                table,
+                columns,
+                readAhead(
+                  connector.stream(
+                    context.lock ? lockedSql(leaf.sql, connector) : leaf.sql,
+                    5000,
+                    columns.map((c) => c.type),
+                  ),
+                  8,
                 ),
-                8,
-              ),
-            );
-          } catch (e) {
-            throw e instanceof SiteError
-              ? e
-              : new QueryError(
-                  `fetching ${leaf.fragment.name} from site ${siteName} failed: ${(e as Error).message}`,
-                  'EXECUTION',
-                );
+              );
+            } catch (e) {
+              throw e instanceof SiteError
+                ? e
+                : new QueryError(
+                    `fetching ${leaf.fragment.name} from site ${siteName} failed: ${(e as Error).message}`,
+                    'EXECUTION',
+                  );
+            }
+            if (analyze) {
+              const q = plan.site_queries.find(
+                (s) => s.sql === leaf.sql && s.site === siteName && s.fragments[0] === leaf.fragment.name,
+              );
+              if (q) Object.assign(q, { rows, ms: Math.round((performance.now() - started) * 10) / 10 });
+            }
           }
-          if (analyze) {
-            const q = plan.site_queries.find(
-              (s) => s.sql === leaf.sql && s.site === siteName && s.fragments[0] === leaf.fragment.name,
-            );
-            if (q) Object.assign(q, { rows, ms: Math.round((performance.now() - started) * 10) / 10 });
-          }
-        }
-      }),
+        }),
+      ),
     );
     const t1 = performance.now();
     for (const a of accesses) {
@@ -299,6 +335,7 @@ export class DistributedDatabase {
     coordinator: Coordinator,
     analyze: boolean,
     t0: number,
+    context: ReadContext,
   ): Promise<{ columns: string[]; families: Array<string | undefined>; batches: AsyncIterable<unknown[][]>; plan: QueryPlan }> {
     describePushdown(plan, pushdown);
     const table = await coordinator.createFragmentTable(pushdown.columns, pushdown.partialTable);
@@ -306,17 +343,18 @@ export class DistributedDatabase {
     const bySite = new Map<string, typeof pushdown.slices>();
     for (const s of pushdown.slices) bySite.set(s.site.name, [...(bySite.get(s.site.name) ?? []), s]);
     await Promise.all(
-      [...bySite.entries()].map(async ([siteName, slices]) => {
-        const connector = await this.connector(siteName);
-        for (const slice of slices) {
-          const started = performance.now();
-          const rows = await coordinator.load(table, pushdown.columns, readAhead(connector.stream(slice.sql, 5000, types), 8));
-          if (analyze) {
-            const q = plan.site_queries.find((x) => x.sql === slice.sql && x.site === siteName);
-            if (q) Object.assign(q, { rows, ms: Math.round((performance.now() - started) * 10) / 10 });
+      [...bySite.entries()].map(([siteName, slices]) =>
+        context.use(siteName, async (connector) => {
+          for (const slice of slices) {
+            const started = performance.now();
+            const rows = await coordinator.load(table, pushdown.columns, readAhead(connector.stream(slice.sql, 5000, types), 8));
+            if (analyze) {
+              const q = plan.site_queries.find((x) => x.sql === slice.sql && x.site === siteName);
+              if (q) Object.assign(q, { rows, ms: Math.round((performance.now() - started) * 10) / 10 });
+            }
           }
-        }
-      }),
+        }),
+      ),
     );
     const t1 = performance.now();
     let result: Awaited<ReturnType<Coordinator['run']>>;
@@ -335,14 +373,83 @@ export class DistributedDatabase {
     return this.coordinator;
   }
 
-  private connector(siteName: string): Promise<SiteConnector> {
-    let c = this.connectors.get(siteName);
-    if (!c) {
-      const site = this.design.sites.find((s) => s.name === siteName)!;
-      c = openConnector(site, this.sitesDir);
-      this.connectors.set(siteName, c);
+  /** The session pool of a site, opened on first use. */
+  pool(siteName: string): SitePool {
+    let p = this.pools.get(siteName);
+    if (!p) {
+      const site = this.design.sites.find((s) => s.name === siteName);
+      if (!site) throw new QueryError(`unknown site ${siteName}`, 'EXECUTION');
+      p = new SitePool(site, this.sitesDir, this.poolOptions);
+      this.pools.set(siteName, p);
     }
-    return c;
+    return p;
+  }
+
+  /** Reads outside a transaction: a pooled session per site, given back when the read ends. */
+  private readonly pooled: ReadContext = {
+    use: async (siteName, fn) => {
+      const pool = this.pool(siteName);
+      const connector = await pool.acquire();
+      let broken = false;
+      try {
+        return await fn(connector);
+      } catch (e) {
+        broken = !(e instanceof QueryError);
+        throw e;
+      } finally {
+        pool.release(connector, broken);
+      }
+    },
+  };
+
+  /**
+   * A plain single-relation SELECT (columns, WHERE, no grouping or ordering) whose rows come from
+   * horizontal fragments that hold every column it reads needs no coordinator: each fragment's
+   * site answers its part and the rows are passed on as they are. This is the path of key lookups
+   * and of SELECT … FOR UPDATE in check-then-write transactions.
+   */
+  private async tryDirect(sql: string, context: ReadContext): Promise<QueryResult | undefined> {
+    const direct = this.directPlan(sql, context.lock ?? false);
+    if (!direct) return undefined;
+    const identity = direct.project.every((p, i) => p === i) && direct.project.length === (direct.parts[0]?.types.length ?? 0);
+    const rows: unknown[][] = [];
+    const bySite = new Map<string, typeof direct.parts>();
+    for (const part of direct.parts) bySite.set(part.site, [...(bySite.get(part.site) ?? []), part]);
+    await Promise.all(
+      [...bySite.entries()].map(([site, parts]) =>
+        context.use(site, async (connector) => {
+          for (const part of parts) {
+            const text = context.lock ? lockedSql(part.sql, connector) : part.sql;
+            for await (const batch of connector.stream(text, 5000, part.types))
+              for (const r of batch) rows.push(identity ? r : direct.project.map((p) => r[p]));
+          }
+        }),
+      ),
+    );
+    return { columns: direct.columns, families: direct.families, rows, plan: { ...direct.plan } };
+  }
+
+  private directPlan(sql: string, lock: boolean): DirectPlan | undefined {
+    let statement: Statement;
+    try {
+      statement = parseQuery(sql);
+    } catch {
+      return undefined; // the full pipeline reports it
+    }
+    if (!isDirectCandidate(statement)) return undefined;
+    let accesses: RelationAccess[];
+    try {
+      accesses = this.plan(sql, statement, lock);
+    } catch {
+      return undefined;
+    }
+    return planDirect(sql, statement, accesses);
+  }
+
+  private analysisOf(rr: ResolvedRelation): RelationAnalysis {
+    let a = this.analyses.get(rr);
+    if (!a) this.analyses.set(rr, (a = analyzeRelation(rr)));
+    return a;
   }
 }
 
@@ -353,6 +460,29 @@ function describePushdown(plan: QueryPlan, pushdown: SlicePushdown): void {
     `combine the partial groups of ${pushdown.slices.length} slice${pushdown.slices.length === 1 ? '' : 's'} (co-located joins and partial aggregates ran at the sites)`,
     `run: ${pushdown.rewritten.replace(/\s+/g, ' ').trim()}`,
   ];
+}
+
+/** A trailing locking clause: the rows are locked at the sites, the coordinator never sees it. */
+const FOR_UPDATE =
+  /\s+FOR\s+(?:UPDATE|SHARE|NO\s+KEY\s+UPDATE|KEY\s+SHARE)(?:\s+OF\s+[\w\s,."]+?)?(?:\s+(?:NOWAIT|SKIP\s+LOCKED))?\s*;?\s*$/i;
+
+/**
+ * A site SELECT that locks the rows it reads. SQLite and DuckDB have no row locks: their sessions
+ * are not shared between transactions (a pool of one), which serialises writers there instead.
+ */
+function lockedSql(sql: string, connector: SiteConnector): string {
+  return connector.engine === 'sqlite' || connector.engine === 'duckdb' ? sql : `${sql} FOR UPDATE`;
+}
+
+/**
+ * Every new site session waits at most `lockTimeoutMs` for a row lock: a deadlock between
+ * transactions on different sites is seen by no single site, and a lock timeout is what ends it
+ * (the transaction fails with a retryable error).
+ */
+export async function sessionSetup(connector: SiteConnector, lockTimeoutMs: number): Promise<void> {
+  if (connector.engine === 'postgres') await connector.execute(`SET lock_timeout = ${Math.max(1, Math.round(lockTimeoutMs))}`);
+  else if (connector.engine === 'mariadb' || connector.engine === 'mysql')
+    await connector.execute(`SET SESSION innodb_lock_wait_timeout = ${Math.max(1, Math.round(lockTimeoutMs / 1000))}`);
 }
 
 function leavesOf(plan: ReducedPlan): FragmentAccess[] {
