@@ -5,6 +5,7 @@
  * (deadlock, lock timeout, serialization failure, two-phase commit failure) is retried with
  * exponential backoff and jitter, up to `maxAttempts`; anything else is an error.
  */
+import { UserError } from '../design/errors.js';
 import { ExprError, type Scope, evaluate, explainValues } from './expr.js';
 import { Random } from './random.js';
 import type { Step, Transaction, Workload } from './workload.js';
@@ -120,12 +121,12 @@ export async function preparePools(db: WriteDatabase, workload: Workload): Promi
     const where = `${workload.file}${g.line ? `:${g.line}` : ''}: parameter ${name}`;
     if (g.kind === 'query') {
       const r = await db.execute(g.sql).catch((e: unknown) => {
-        throw new Error(`${where}: its query failed: ${(e as Error).message}`, { cause: e });
+        throw new UserError(`${where}: its query failed: ${(e as Error).message}`, { cause: e });
       });
       const column = r.columns[0];
-      if (!column) throw new Error(`${where}: its query returns no column`);
+      if (!column) throw new UserError(`${where}: its query returns no column`);
       const values = r.rows.map((row) => row[column]).filter((v) => v !== null && v !== undefined);
-      if (values.length === 0) throw new Error(`${where}: its query returned no value`);
+      if (values.length === 0) throw new UserError(`${where}: its query returned no value`);
       // Sorted so that a seed draws the same values whatever order the sites answered in.
       values.sort((a, b) => (typeof a === 'number' && typeof b === 'number' ? a - b : String(a) < String(b) ? -1 : 1));
       lists.set(name, values);
@@ -136,7 +137,7 @@ export async function preparePools(db: WriteDatabase, workload: Workload): Promi
         const r = await db.execute(g.start);
         const v = r.rows[0] ? r.rows[0][r.columns[0]!] : null;
         start = v === null || v === undefined ? 1 : Number(v) + 1;
-        if (!Number.isFinite(start)) throw new Error(`${where}: its query returned ${String(v)}, not a number`);
+        if (!Number.isFinite(start)) throw new UserError(`${where}: its query returned ${String(v)}, not a number`);
       }
       sequences.set(name, { next: start });
     }
