@@ -11,6 +11,7 @@ import { registerReport } from './commands/report.js';
 import { registerShell } from './commands/shell.js';
 import { registerScripts } from './commands/scripts.js';
 import { registerStatus } from './commands/status.js';
+import { registerSync } from './commands/sync.js';
 import { registerVerify } from './commands/verify.js';
 import { registerValidate } from './commands/validate.js';
 import { reportError } from './errors.js';
@@ -29,6 +30,7 @@ export function buildProgram(io: Io): Command {
   registerDeploy(program, io);
   registerVerify(program, io);
   registerStatus(program, io);
+  registerSync(program, io);
   registerQuery(program, io);
   registerReport(program, io);
   registerShell(program, io);

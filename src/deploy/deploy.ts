@@ -14,6 +14,7 @@ import { UserError } from '../design/errors.js';
 import { type SiteConnector, SiteError, openConnector } from '../engines/connector.js';
 import type { SourceDatabase } from '../engines/source.js';
 import { countLines } from '../engines/values.js';
+import { setUpReplication } from '../replication/setup.js';
 import { expandEnv } from '../util/secrets.js';
 import type { ValidationReport } from '../validate/report.js';
 import { validateDesign } from '../validate/static.js';
@@ -147,6 +148,11 @@ export async function deploy(design: Design, source: SourceDatabase, options: De
         result.loaded.push({ site: layout.site.name, fragment: table.fragment.name, table: table.table, rows, action, seconds });
       }
     }
+
+    // Async fragments: change capture at primaries, applied seqs at replicas, PostgreSQL subscriptions.
+    await setUpReplication(resolved, connectors, created, (site, fragment) => {
+      current = { site, ...(fragment ? { fragment } : {}) };
+    });
 
     const decision = layouts.find((l) => l.decision)!;
     current = { site: decision.site.name };

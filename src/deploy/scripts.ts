@@ -7,6 +7,7 @@
 import type { ResolvedDesign, ResolvedFragment } from '../design/resolve.js';
 import type { Engine, SiteSpec } from '../design/schema.js';
 import { postgresDialect } from '../engines/postgres/dialect.js';
+import { replicationScript } from '../replication/setup.js';
 import { redactUrl } from '../util/secrets.js';
 import type { ReconstructionPlan } from '../validate/reconstruction.js';
 import { analyzeRelation } from '../validate/reconstruction.js';
@@ -95,6 +96,7 @@ function siteScript(resolved: ResolvedDesign, layouts: SiteLayout[], layout: Sit
     for (const s of statements) out.push(`${s};`);
     out.push('');
   }
+  out.push(...replicationScript(resolved, site));
   if (layout.decision) out.push(...render(decisionItems(resolved, layouts, layout)));
   return `${out.join('\n').trimEnd()}\n`;
 }

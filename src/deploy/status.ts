@@ -5,6 +5,7 @@
 import path from 'node:path';
 import type { ResolvedDesign } from '../design/resolve.js';
 import { type SiteConnector, openConnector } from '../engines/connector.js';
+import { type ReplicaLag, replicationLag } from '../replication/lag.js';
 import { layoutSites } from './layout.js';
 import { digestSiteFragment } from './verify.js';
 
@@ -23,6 +24,11 @@ export interface ReplicaStatus {
   sites: string[];
   inStep: boolean;
   detail: string;
+  /** Async fragments only: each replica's lag behind the primary (src/replication/lag.ts says what it measures). */
+  replication?: 'async';
+  lag?: ReplicaLag[];
+  /** Async fragments only: the replicas differ from the primary only by changes not yet applied. */
+  behind?: boolean;
 }
 
 export interface DeploymentStatus {
@@ -74,6 +80,15 @@ export async function deploymentStatus(resolved: ResolvedDesign, sitesDir: strin
       }
     }
     const replicas: ReplicaStatus[] = [];
+    let lags: ReplicaLag[] = [];
+    let lagError: string | undefined;
+    if (resolved.fragments.some((f) => f.replication === 'async')) {
+      try {
+        lags = await replicationLag(resolved, connectors);
+      } catch (e) {
+        lagError = (e as Error).message;
+      }
+    }
     for (const f of resolved.fragments.filter((x) => x.sites.length > 1)) {
       const digests: string[] = [];
       const missing: string[] = [];
@@ -88,7 +103,7 @@ export async function deploymentStatus(resolved: ResolvedDesign, sitesDir: strin
         digests.push(`${d.rows}:${d.checksum}`);
       }
       const same = new Set(digests).size <= 1;
-      replicas.push({
+      const entry: ReplicaStatus = {
         fragment: f.name,
         sites: f.sites.map((s) => s.name),
         inStep: missing.length === 0 && same,
@@ -97,7 +112,33 @@ export async function deploymentStatus(resolved: ResolvedDesign, sitesDir: strin
           : same
             ? 'identical on every replica'
             : 'replicas differ',
-      });
+      };
+      if (f.replication === 'async') {
+        const lag = lags.filter((l) => l.fragment === f.name);
+        entry.replication = 'async';
+        entry.lag = lagError
+          ? f.sites.slice(1).map((s) => ({
+              fragment: f.name,
+              primary: f.sites[0]!.name,
+              replica: s.name,
+              mechanism: 'outbox' as const,
+              changes: null,
+              seconds: null,
+              error: lagError!,
+            }))
+          : lag;
+        const pending = lag.filter((l) => (l.changes ?? 0) > 0 || (l.bytes ?? 0) > 0);
+        if (missing.length === 0 && !same && pending.length > 0) {
+          entry.behind = true;
+          entry.detail = `replicas behind the primary ${f.sites[0]!.name}, by ${pending
+            .map(
+              (l) =>
+                `${l.changes !== null ? `${l.changes} changes` : `${l.bytes} WAL bytes`}${l.seconds !== null ? ` (${l.seconds.toFixed(1)} s)` : ''} at ${l.replica}`,
+            )
+            .join(', ')}`;
+        }
+      }
+      replicas.push(entry);
     }
     return { sites, replicas };
   } finally {

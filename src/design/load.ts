@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { checkAsyncPrimaries } from '../replication/primary.js';
 import { DesignError } from './errors.js';
 import { type FragmentSpec, type SiteSpec, designSchema } from './schema.js';
 
@@ -81,6 +82,7 @@ export function parseDesign(text: string, file: string): Design {
       },
     );
   }
+  checkAsyncPrimaries(data.fragments, data.sites, { file, lineOf: (f) => fragmentLines.get(f) });
   const dir = path.dirname(file);
   return {
     name: data.name,

@@ -304,9 +304,17 @@ export async function siteRows(c: SiteConnector, f: ExpectedFragment): Promise<R
   return rowSet(await all(c.stream(`SELECT ${f.columns.map(q).join(', ')} FROM ${q(f.name.toLowerCase())}`, 5000, types)));
 }
 
-/** Names of the base tables a site holds (through the connector's introspection). */
+/**
+ * Names of the base tables a site holds (through the connector's introspection), without ddbkit's
+ * own bookkeeping tables (ddbkit_outbox, ddbkit_applied… of async replication).
+ */
 export async function siteTables(design: Design, site: string): Promise<string[]> {
-  return withSite(design, site, async (c) => (await c.introspect()).relations.map((r) => r.name.toLowerCase()).sort());
+  return withSite(design, site, async (c) =>
+    (await c.introspect()).relations
+      .map((r) => r.name.toLowerCase())
+      .filter((n) => !n.startsWith('ddbkit_'))
+      .sort(),
+  );
 }
 
 // ─── Processes ──────────────────────────────────────────────────────────────────────────────

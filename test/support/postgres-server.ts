@@ -85,6 +85,9 @@ export async function startPostgres(): Promise<PostgresServer> {
       '-D', dataDir, '-p', String(port), '-k', socketDir,
       '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_prepared_transactions=64',
       '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
+      // Logical replication (async fragments between PostgreSQL sites): publications, slots, subscriptions.
+      '-c', 'wal_level=logical', '-c', 'max_replication_slots=32', '-c', 'max_wal_senders=32',
+      '-c', 'max_logical_replication_workers=16', '-c', 'max_worker_processes=32',
     ],
     { ...user, env, cwd: root, stdio: ['ignore', 'ignore', 'pipe'] },
   );

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import { deploymentStatus } from '../../deploy/status.js';
+import type { ReplicaLag } from '../../replication/lag.js';
 import { loadDesign } from '../../design/load.js';
 import { resolveDesign } from '../../design/resolve.js';
 import { openSource } from '../../engines/source.js';
@@ -35,11 +36,24 @@ export function registerStatus(program: Command, io: Io): void {
             io.stdout(`  ${t.fragment.padEnd(22)} ${t.present ? `${t.rows} rows` : pc.yellow('missing')}\n`);
         }
         for (const r of status.replicas) {
-          io.stdout(`${r.inStep ? pc.green('✓') : pc.red('✗')} replicas of ${r.fragment} (${r.sites.join(', ')}): ${r.detail}\n`);
+          const mark = r.inStep ? pc.green('✓') : r.behind ? pc.yellow('…') : pc.red('✗');
+          io.stdout(`${mark} replicas of ${r.fragment} (${r.sites.join(', ')}): ${r.detail}\n`);
+          for (const l of r.lag ?? []) io.stdout(`    ${formatLag(l)}\n`);
         }
       }
       const healthy =
-        status.sites.every((s) => s.reachable && s.tables.every((t) => t.present)) && status.replicas.every((r) => r.inStep);
+        status.sites.every((s) => s.reachable && s.tables.every((t) => t.present)) &&
+        status.replicas.every((r) => r.inStep || r.behind);
       io.exitCode = healthy ? ExitCode.ok : ExitCode.failed;
     });
+}
+
+/** One async replica's lag: outbox changes not applied (and the oldest one's age), or logical replication's WAL and replay lag. */
+export function formatLag(l: ReplicaLag): string {
+  const who = `${l.replica} ← ${l.primary}`;
+  if (l.error) return `${who}: ${pc.red(`lag unknown: ${l.error}`)}`;
+  const seconds = l.seconds === null ? 'unknown' : `${l.seconds.toFixed(1)} s`;
+  if (l.mechanism === 'logical')
+    return `${who} (PostgreSQL logical replication, ${l.state}): ${l.bytes} bytes of WAL not yet confirmed, replay lag ${seconds}`;
+  return `${who} (outbox, applied by ddbkit sync): lag ${l.changes} change${l.changes === 1 ? '' : 's'}, oldest ${seconds} old`;
 }
