@@ -20,8 +20,20 @@ import { renderSql } from '../predicate/index.js';
 import { adaptForCoordinator, analyzeQuery, parseQuery } from './analyze.js';
 import { Coordinator } from './coordinator.js';
 import { QueryError } from './errors.js';
+import { createHash } from 'node:crypto';
+import { WriteError } from '../write/errors.js';
+import type { StatementResult } from '../write/executor.js';
+import { type RecoveryReport, needsRecovery, recover } from '../write/recover.js';
+import { Transaction, parseStatements, selectResult } from '../write/session.js';
+import { DistributedTransaction, type TransactionEnv } from '../write/transaction.js';
+import { DecisionLog } from '../write/txlog.js';
+import { bindParams } from '../write/values.js';
 import { type DirectPlan, isDirectCandidate, planDirect } from './direct.js';
 import { type SlicePushdown, planSlicePushdown } from './pushdown.js';
+import { describeStaged, planStaged, runStaged } from './staged.js';
+import { statisticsFor } from './stats.js';
+import { applyTopN } from './topn.js';
+import type { JoinChoice } from './joins.js';
 import { type FragmentAccess, type PrunedFragment, type ReducedPlan, type RelationAccess, localize } from './localize.js';
 
 export interface SiteQuery {
@@ -31,6 +43,8 @@ export interface SiteQuery {
   /** With analyze: rows returned and time taken. */
   rows?: number;
   ms?: number;
+  /** The rows the cost model expects (when statistics were used). */
+  estimated_rows?: number;
 }
 
 export interface QueryPlan {
@@ -39,6 +53,8 @@ export interface QueryPlan {
   site_queries: SiteQuery[];
   pruned: PrunedFragment[];
   coordinator: { engine: 'duckdb'; steps: string[] };
+  /** Joins across sites: the strategy chosen by the cost model, its estimates (and, with analyze, actual figures). */
+  joins?: JoinChoice[];
   /** With analyze: time per step. */
   timings?: { fetch_ms: number; rebuild_ms: number; execute_ms: number; total_ms: number };
 }
@@ -58,13 +74,24 @@ export interface OpenOptions {
   maxSessions?: number;
   /** How long a statement waits for a row lock before failing with a retryable error. Default 5000 ms. */
   lockTimeoutMs?: number;
+  /** Finish two-phase commits a crashed coordinator left in doubt, when the log names any (default true). */
+  recover?: boolean;
 }
 
 export async function openDistributed(designFile: string, options: OpenOptions = {}): Promise<DistributedDatabase> {
   const design = await loadDesign(designFile);
   const sitesDir = options.sitesDir ?? design.dir;
   const catalog = await loadCatalog(design, sitesDir);
-  return new DistributedDatabase(design, resolveDesign(design, catalog), sitesDir, options);
+  const db = new DistributedDatabase(design, resolveDesign(design, catalog), sitesDir, options);
+  // A coordinator that crashed in a two-phase commit left prepared transactions: finish them first.
+  if (options.recover !== false && (await needsRecovery(db.decisionLog))) {
+    try {
+      await db.recover();
+    } catch {
+      // Sites unreachable now: `ddbkit recover` (or the next open) finishes them.
+    }
+  }
+  return db;
 }
 
 /**
@@ -109,6 +136,9 @@ export class DistributedDatabase {
   private queue: Promise<unknown> = Promise.resolve();
 
   private readonly poolOptions: PoolOptions;
+  /** The coordinator's two-phase commit decisions, beside the sites. */
+  readonly decisionLog: DecisionLog;
+  private readonly txEnv: TransactionEnv;
 
   constructor(
     readonly design: Design,
@@ -121,6 +151,104 @@ export class DistributedDatabase {
       ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
       setup: (c) => sessionSetup(c, lockTimeoutMs),
     };
+    this.decisionLog = DecisionLog.forDesign(sitesDir, design.name);
+    this.txEnv = {
+      pool: (site) => this.pool(site),
+      siteIndex: (site) => design.sites.findIndex((s) => s.name === site),
+      log: this.decisionLog,
+      gidPrefix: gidPrefix(design.name),
+      decisionTables: new Set(),
+    };
+  }
+
+  /**
+   * Runs one statement — SELECT, INSERT, UPDATE or DELETE, with `$1`… parameters — as its own
+   * transaction (committed with two-phase commit when it writes to several sites).
+   */
+  async execute(sql: string, params?: readonly unknown[]): Promise<StatementResult> {
+    const statements = parseStatements(bindParams(sql, params));
+    if (statements.length !== 1) throw new QueryError(`expected one statement, got ${statements.length}`, 'SYNTAX');
+    const statement = statements[0]!;
+    if (statement.kind === 'select') return selectResult(await this.query(statement.sql));
+    if (statement.kind !== 'insert' && statement.kind !== 'update' && statement.kind !== 'delete')
+      throw new WriteError(
+        `${statement.kind.toUpperCase()}: use transaction() or runScript() for transaction control`,
+        'transaction',
+      );
+    return this.transaction((tx) => tx.run(statement));
+  }
+
+  /**
+   * Runs `fn` in a distributed transaction: committed when it resolves (two-phase commit across
+   * the sites written), rolled back when it throws. Retry on `isRetryable(error)`.
+   */
+  async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    const tx = this.begin();
+    let result: T;
+    try {
+      result = await fn(tx);
+    } catch (e) {
+      await tx.rollback();
+      throw e;
+    }
+    await tx.commit();
+    return result;
+  }
+
+  /** Starts a transaction that the caller ends with `commit()` or `rollback()` (the shell, scripts). */
+  begin(): Transaction {
+    return new Transaction(this, new DistributedTransaction(this.txEnv));
+  }
+
+  /**
+   * Runs a script of statements: each alone (autocommit) unless between BEGIN and COMMIT/ROLLBACK.
+   * An error stops the script; an open transaction is rolled back.
+   */
+  async runScript(sql: string, onResult?: (r: StatementResult) => void | Promise<void>): Promise<StatementResult[]> {
+    const results: StatementResult[] = [];
+    let tx: Transaction | undefined;
+    const emit = async (r: StatementResult) => {
+      results.push(r);
+      await onResult?.(r);
+    };
+    try {
+      for (const statement of parseStatements(sql)) {
+        if (statement.kind === 'begin') {
+          if (tx) throw new WriteError('BEGIN: a transaction is already open', 'transaction');
+          tx = this.begin();
+          await emit(control('BEGIN'));
+        } else if (statement.kind === 'commit' || statement.kind === 'rollback') {
+          if (!tx) throw new WriteError(`${statement.kind.toUpperCase()}: no transaction is open`, 'transaction');
+          const open = tx;
+          tx = undefined;
+          if (statement.kind === 'commit') await open.commit();
+          else await open.rollback();
+          await emit(control(statement.kind === 'commit' ? 'COMMIT' : 'ROLLBACK'));
+        } else if (tx) {
+          await emit(await tx.run(statement));
+        } else if (statement.kind === 'select') {
+          await emit(selectResult(await this.query(statement.sql)));
+        } else {
+          const s = statement;
+          await emit(await this.transaction((t) => t.run(s)));
+        }
+      }
+      if (tx) {
+        const open = tx;
+        tx = undefined;
+        await open.rollback();
+        throw new WriteError('the script ended inside a transaction (no COMMIT): it was rolled back', 'transaction');
+      }
+    } catch (e) {
+      if (tx) await tx.rollback().catch(() => {});
+      throw e;
+    }
+    return results;
+  }
+
+  /** Finishes in-doubt two-phase commits of this design as the decision log says. */
+  recover(): Promise<RecoveryReport> {
+    return recover({ design: this.design, pool: (s) => this.pool(s), log: this.decisionLog, gidPrefix: this.txEnv.gidPrefix });
   }
 
   /** Runs a global SELECT and returns all its rows (arrays, in `columns` order). */
@@ -173,15 +301,21 @@ export class DistributedDatabase {
     if (direct) return direct.plan;
     const adapted = adaptForCoordinator(sql);
     const accesses = this.plan(adapted.sql, adapted.statement);
+    applyTopN(adapted.sql, adapted.statement, accesses);
     const plan = this.describe(adapted.sql, accesses);
     const pushdown = planSlicePushdown(adapted.sql, adapted.statement, accesses);
     if (pushdown) describePushdown(plan, pushdown);
+    else {
+      const staged = await planStaged(adapted.sql, adapted.statement, accesses, () => this.statistics(this.pooled));
+      if (staged) describeStaged(plan, staged);
+    }
     return plan;
   }
 
   async close(): Promise<void> {
     await this.queue.catch(() => {});
     await Promise.all([...this.pools.values()].map((p) => p.close()));
+    await this.decisionLog.close();
     if (this.coordinator) await (await this.coordinator).close().catch(() => {});
   }
 
@@ -255,6 +389,7 @@ export class DistributedDatabase {
     sql = adapted.sql;
     const statement = adapted.statement;
     const accesses = this.plan(sql, statement, context.lock ?? false);
+    if (!context.lock) applyTopN(sql, statement, accesses);
     const plan = this.describe(sql, accesses);
     const coordinator = await this.coordinatorReady();
     await coordinator.reset();
@@ -262,6 +397,13 @@ export class DistributedDatabase {
     // Locked reads fetch the rows themselves (FOR UPDATE cannot lock aggregated groups).
     const pushdown = context.lock ? undefined : planSlicePushdown(sql, statement, accesses);
     if (pushdown) return this.startPushdown(sql, statement, pushdown, plan, coordinator, analyze, t0, context);
+    // Aggregation below a LEFT JOIN, semijoins: staged (staged.ts); joins shipped whole run below.
+    const staged = context.lock ? undefined : await planStaged(sql, statement, accesses, () => this.statistics(context));
+    if (staged) describeStaged(plan, staged);
+    if (staged && staged.kind !== 'ship') {
+      const r = await runStaged(sql, staged, plan, coordinator, context, analyze, t0);
+      return { ...r, columns: postgresNames(statement, r.columns), plan };
+    }
 
     // Fetch every fragment: sites in parallel, each site's queries in turn, each stream loaded
     // into the coordinator as it arrives (a bounded read-ahead keeps memory flat).
@@ -373,6 +515,11 @@ export class DistributedDatabase {
     return this.coordinator;
   }
 
+  /** Rows per fragment for the cost model, counted at the sites once and cached beside them (stats.ts). */
+  private statistics(context: ReadContext) {
+    return statisticsFor(this.design, this.resolved, this.sitesDir, (site, fn) => context.use(site, fn));
+  }
+
   /** The session pool of a site, opened on first use. */
   pool(siteName: string): SitePool {
     let p = this.pools.get(siteName);
@@ -446,7 +593,7 @@ export class DistributedDatabase {
     return planDirect(sql, statement, accesses);
   }
 
-  private analysisOf(rr: ResolvedRelation): RelationAnalysis {
+  analysisOf(rr: ResolvedRelation): RelationAnalysis {
     let a = this.analyses.get(rr);
     if (!a) this.analyses.set(rr, (a = analyzeRelation(rr)));
     return a;
@@ -460,6 +607,15 @@ function describePushdown(plan: QueryPlan, pushdown: SlicePushdown): void {
     `combine the partial groups of ${pushdown.slices.length} slice${pushdown.slices.length === 1 ? '' : 's'} (co-located joins and partial aggregates ran at the sites)`,
     `run: ${pushdown.rewritten.replace(/\s+/g, ' ').trim()}`,
   ];
+}
+
+/** This design's transaction ids start with this (recovery touches only its own). */
+function gidPrefix(designName: string): string {
+  return `ddbkit_${createHash('sha1').update(designName).digest('hex').slice(0, 8)}_`;
+}
+
+function control(command: 'BEGIN' | 'COMMIT' | 'ROLLBACK'): StatementResult {
+  return { command, columns: [], rows: [], rowCount: 0 };
 }
 
 /** A trailing locking clause: the rows are locked at the sites, the coordinator never sees it. */

@@ -1,0 +1,92 @@
+/**
+ * Where a row of a global relation lives: the fragments whose definition it satisfies. A
+ * horizontal fragment's predicate is evaluated on the row; a derived fragment takes the row when
+ * its parent row (found through the foreign key) lies in the fragment it follows — so children
+ * follow their parents' placement, at any depth; vertical fragments of the same rows all take it.
+ */
+import type { Relation } from '../catalog/types.js';
+import { findColumn } from '../catalog/types.js';
+import type { ResolvedDesign, ResolvedFragment, ResolvedRelation } from '../design/resolve.js';
+import { evaluate } from '../predicate/index.js';
+import { WriteError } from './errors.js';
+import { keyOf, valueKey } from './values.js';
+
+/** A full row of a relation: column name (as the source spells it) → canonical value. */
+export type Row = Map<string, unknown>;
+
+/** Reads one row of a relation by the values of some columns (a key), inside the transaction. */
+export type RowLookup = (relation: Relation, columns: string[], values: unknown[]) => Promise<Row | undefined>;
+
+export class Router {
+  /** Rows this statement already knows (read, or about to be written), by relation and key. */
+  private readonly known = new Map<string, Row | null>();
+
+  constructor(
+    private readonly resolved: ResolvedDesign,
+    private readonly lookup: RowLookup,
+  ) {}
+
+  relationOf(relation: Relation): ResolvedRelation {
+    return this.resolved.relations.find((r) => r.relation === relation)!;
+  }
+
+  /** Tells the router a row's new content (an update that moves a parent moves its children). */
+  remember(relation: Relation, columns: string[], values: unknown[], row: Row | null): void {
+    this.known.set(`${relation.name}:${columns.join(',')}:${valueKey(values)}`, row);
+  }
+
+  /** The fragments a row belongs to (possibly none: the caller decides whether that is an error). */
+  async placement(relation: Relation, row: Row): Promise<ResolvedFragment[]> {
+    const rr = this.relationOf(relation);
+    const out: ResolvedFragment[] = [];
+    const parentPlacements = new Map<ResolvedFragment, Set<ResolvedFragment> | null>();
+    let keys: ReturnType<typeof keyRow> | undefined;
+    for (const f of rr.fragments) {
+      if (f.where && evaluate(f.where, (keys ??= keyRow(relation, row))) !== true) continue;
+      if (f.parent) {
+        let placements = parentPlacements.get(f.parent.fragment);
+        if (placements === undefined) {
+          placements = await this.parentPlacement(relation, row, f);
+          parentPlacements.set(f.parent.fragment, placements);
+        }
+        if (!placements || !placements.has(f.parent.fragment)) continue;
+      }
+      out.push(f);
+    }
+    return out;
+  }
+
+  /** The parent row's fragments, or null when the foreign key is NULL (the row then follows no parent). */
+  private async parentPlacement(relation: Relation, row: Row, f: ResolvedFragment): Promise<Set<ResolvedFragment> | null> {
+    const { foreignKey } = f.parent!;
+    const values = foreignKey.columns.map((c) => row.get(findColumn(relation, c)!.name));
+    if (values.some((v) => v === null || v === undefined)) return null;
+    const parentRelation = f.parent!.fragment.relation;
+    const parent = await this.row(parentRelation, foreignKey.references.columns, values);
+    if (!parent) {
+      throw new WriteError(
+        `insert or update on ${relation.name} violates foreign key ${foreignKey.name}: ` +
+          `(${foreignKey.columns.join(', ')}) = (${values.map(String).join(', ')}) is not present in ${parentRelation.name}`,
+        'constraint',
+        { constraint: foreignKey.name },
+      );
+    }
+    return new Set(await this.placement(parentRelation, parent));
+  }
+
+  /** A row by key: from what this statement knows, else read from the sites. */
+  async row(relation: Relation, columns: string[], values: unknown[]): Promise<Row | undefined> {
+    const cacheKey = `${relation.name}:${columns.join(',')}:${valueKey(values)}`;
+    if (this.known.has(cacheKey)) return this.known.get(cacheKey) ?? undefined;
+    const found = await this.lookup(relation, columns, values);
+    this.known.set(cacheKey, found ?? null);
+    return found;
+  }
+}
+
+/** The row as the predicate logic reads it: variable id (lower-cased column) → key. */
+export function keyRow(relation: Relation, row: Row): Map<string, ReturnType<typeof keyOf>> {
+  const out = new Map<string, ReturnType<typeof keyOf>>();
+  for (const c of relation.columns) out.set(c.name.toLowerCase(), keyOf(c, row.get(c.name) ?? null));
+  return out;
+}

@@ -1,0 +1,147 @@
+/**
+ * Statements against the global schema, reads and writes alike, alone (autocommit) or inside a
+ * transaction: what `db.execute`, `db.transaction`, `ddbkit query` with DML, `-f` scripts with
+ * BEGIN/COMMIT/ROLLBACK and the shell all use.
+ */
+import { parse, type Statement } from 'pgsql-ast-parser';
+import type { ReadContext } from '../query/distributed.js';
+import { QueryError } from '../query/errors.js';
+import { WriteError } from './errors.js';
+import { type GlobalReader, type StatementResult, WriteExecutor } from './executor.js';
+import type { DistributedTransaction } from './transaction.js';
+import { bindParams } from './values.js';
+
+export type { StatementResult } from './executor.js';
+
+/** A statement's kind, read without running it. */
+export type StatementKind = 'select' | 'insert' | 'update' | 'delete' | 'begin' | 'commit' | 'rollback';
+
+export interface ParsedStatement {
+  kind: StatementKind;
+  sql: string;
+  ast: Statement;
+}
+
+/** Splits a script into statements (with their own text) and tells what each is. */
+export function parseStatements(sql: string): ParsedStatement[] {
+  let statements: Statement[];
+  try {
+    statements = parse(sql, { locationTracking: true });
+  } catch (e) {
+    const first = String((e as Error).message)
+      .split('\n')
+      .slice(0, 3)
+      .join(' ')
+      .replace(/\s+/g, ' ');
+    throw new QueryError(`cannot parse the statement: ${first}`, 'SYNTAX');
+  }
+  // A statement's text runs to the next one's start (the parser's end location can stop short).
+  const starts = statements.map((ast) => (ast as { _location?: { start: number } })._location?.start ?? 0);
+  return statements.map((ast, i) => {
+    const text = sql
+      .slice(statements.length === 1 ? 0 : starts[i], i + 1 < statements.length ? starts[i + 1] : sql.length)
+      .replace(/[\s;]+$/, '')
+      .trim();
+    return { kind: kindOf(ast), sql: text, ast: reparse(text, ast) };
+  });
+}
+
+/** Locations must be relative to the statement's own text: parse each statement alone. */
+function reparse(text: string, ast: Statement): Statement {
+  if (ast.type !== 'insert' && ast.type !== 'update' && ast.type !== 'delete') return ast;
+  return parse(text, { locationTracking: true })[0]!;
+}
+
+function kindOf(ast: Statement): StatementKind {
+  switch (ast.type) {
+    case 'select':
+    case 'union':
+    case 'union all':
+    case 'with':
+    case 'values':
+      return 'select';
+    case 'insert':
+      return 'insert';
+    case 'update':
+      return 'update';
+    case 'delete':
+      return 'delete';
+    case 'begin':
+    case 'start transaction':
+      return 'begin';
+    case 'commit':
+      return 'commit';
+    case 'rollback':
+      return 'rollback';
+    default:
+      throw new QueryError(`${ast.type.toUpperCase()} statements are not supported on the global schema`, 'UNSUPPORTED');
+  }
+}
+
+export interface QueryRunner extends GlobalReader {
+  query(sql: string, options: { context?: ReadContext }): Promise<{ columns: string[]; rows: unknown[][] }>;
+}
+
+/** A transaction as the caller sees it: statements with optional $n parameters. */
+export class Transaction {
+  constructor(
+    private readonly db: QueryRunner,
+    readonly inner: DistributedTransaction,
+  ) {}
+
+  get gid(): string {
+    return this.inner.gid;
+  }
+
+  /** Runs one statement inside the transaction; an error leaves the transaction only able to roll back. */
+  async query(sql: string, params?: readonly unknown[]): Promise<StatementResult> {
+    const bound = bindParams(sql, params);
+    const statements = parseStatements(bound);
+    if (statements.length !== 1) throw new QueryError(`expected one statement, got ${statements.length}`, 'SYNTAX');
+    return this.run(statements[0]!);
+  }
+
+  async run(statement: ParsedStatement): Promise<StatementResult> {
+    try {
+      switch (statement.kind) {
+        case 'select': {
+          const tx = this.inner;
+          const context: ReadContext = { use: async (site, fn) => fn(await tx.session(site, false)) };
+          const r = await this.db.query(statement.sql, { context });
+          return selectResult(r);
+        }
+        case 'insert':
+          return await new WriteExecutor(this.db, this.inner, statement.sql).insert(statement.ast as never);
+        case 'update':
+          return await new WriteExecutor(this.db, this.inner, statement.sql).update(statement.ast as never);
+        case 'delete':
+          return await new WriteExecutor(this.db, this.inner, statement.sql).delete(statement.ast as never);
+        default:
+          throw new WriteError(
+            `${statement.kind.toUpperCase()} inside a transaction: end it with COMMIT or ROLLBACK first`,
+            'transaction',
+          );
+      }
+    } catch (e) {
+      this.inner.markFailed(e);
+      throw e;
+    }
+  }
+
+  commit(): Promise<void> {
+    return this.inner.commit();
+  }
+
+  rollback(): Promise<void> {
+    return this.inner.rollback();
+  }
+}
+
+export function selectResult(r: { columns: string[]; rows: unknown[][] }): StatementResult {
+  return {
+    command: 'SELECT',
+    columns: r.columns,
+    rows: r.rows.map((row) => Object.fromEntries(r.columns.map((c, i) => [c, row[i]]))),
+    rowCount: r.rows.length,
+  };
+}
