@@ -6,6 +6,7 @@ import { SourceError } from '../engines/source.js';
 import { PredicateError } from '../predicate/index.js';
 import { MissingEnvVarError } from '../util/secrets.js';
 import { ExitCode } from './exit-codes.js';
+import { WriteError } from '../write/errors.js';
 
 /** Errors caused by the user's input: printed as one line, never with a stack trace. */
 export function isUserError(e: unknown): e is Error {
@@ -16,6 +17,11 @@ export function reportError(e: unknown, stderr: (s: string) => void): number {
   if (e instanceof DeployRefused) {
     stderr(`${pc.red('ddbkit: refused:')} ${e.message}\n`);
     return ExitCode.failed;
+  }
+  if (e instanceof WriteError) {
+    stderr(`${pc.red('ddbkit: error:')} ${e.message}\n`);
+    // A refused write (a constraint) is a failed check; a commit that failed at a site is a site failure.
+    return e.kind === 'constraint' ? ExitCode.failed : e.kind === 'commit' ? ExitCode.site : ExitCode.unusable;
   }
   if (e instanceof SiteError || e instanceof DeployError) {
     stderr(`${pc.red('ddbkit: error:')} ${e.message}\n`);

@@ -6,7 +6,9 @@ import { Command, CommanderError } from 'commander';
 import { packageVersion } from '../util/package.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDeploy } from './commands/deploy.js';
+import { registerLoadTest } from './commands/loadtest.js';
 import { registerQuery } from './commands/query.js';
+import { registerRecover } from './commands/recover.js';
 import { registerReport } from './commands/report.js';
 import { registerShell } from './commands/shell.js';
 import { registerScripts } from './commands/scripts.js';
@@ -32,8 +34,10 @@ export function buildProgram(io: Io): Command {
   registerStatus(program, io);
   registerSync(program, io);
   registerQuery(program, io);
+  registerRecover(program, io);
   registerReport(program, io);
   registerShell(program, io);
+  registerLoadTest(program, io);
   registerDemo(program, io);
   return program;
 }

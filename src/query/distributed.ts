@@ -24,7 +24,7 @@ import { createHash } from 'node:crypto';
 import { WriteError } from '../write/errors.js';
 import type { StatementResult } from '../write/executor.js';
 import { type RecoveryReport, needsRecovery, recover } from '../write/recover.js';
-import { Transaction, parseStatements, selectResult } from '../write/session.js';
+import { ScriptRunner, Transaction, parseStatements, selectResult } from '../write/session.js';
 import { DistributedTransaction, type TransactionEnv } from '../write/transaction.js';
 import { DecisionLog } from '../write/txlog.js';
 import { bindParams } from '../write/values.js';
@@ -202,47 +202,19 @@ export class DistributedDatabase {
 
   /**
    * Runs a script of statements: each alone (autocommit) unless between BEGIN and COMMIT/ROLLBACK.
-   * An error stops the script; an open transaction is rolled back.
+   * An error stops the script and rolls back an open transaction; so does a missing COMMIT.
    */
   async runScript(sql: string, onResult?: (r: StatementResult) => void | Promise<void>): Promise<StatementResult[]> {
-    const results: StatementResult[] = [];
-    let tx: Transaction | undefined;
-    const emit = async (r: StatementResult) => {
-      results.push(r);
-      await onResult?.(r);
-    };
+    const runner = new ScriptRunner(this);
+    let results: StatementResult[];
     try {
-      for (const statement of parseStatements(sql)) {
-        if (statement.kind === 'begin') {
-          if (tx) throw new WriteError('BEGIN: a transaction is already open', 'transaction');
-          tx = this.begin();
-          await emit(control('BEGIN'));
-        } else if (statement.kind === 'commit' || statement.kind === 'rollback') {
-          if (!tx) throw new WriteError(`${statement.kind.toUpperCase()}: no transaction is open`, 'transaction');
-          const open = tx;
-          tx = undefined;
-          if (statement.kind === 'commit') await open.commit();
-          else await open.rollback();
-          await emit(control(statement.kind === 'commit' ? 'COMMIT' : 'ROLLBACK'));
-        } else if (tx) {
-          await emit(await tx.run(statement));
-        } else if (statement.kind === 'select') {
-          await emit(selectResult(await this.query(statement.sql)));
-        } else {
-          const s = statement;
-          await emit(await this.transaction((t) => t.run(s)));
-        }
-      }
-      if (tx) {
-        const open = tx;
-        tx = undefined;
-        await open.rollback();
-        throw new WriteError('the script ended inside a transaction (no COMMIT): it was rolled back', 'transaction');
-      }
+      results = await runner.run(sql, onResult);
     } catch (e) {
-      if (tx) await tx.rollback().catch(() => {});
+      await runner.close().catch(() => {});
       throw e;
     }
+    if (await runner.close())
+      throw new WriteError('the script ended inside a transaction (no COMMIT): it was rolled back', 'transaction');
     return results;
   }
 
@@ -612,10 +584,6 @@ function describePushdown(plan: QueryPlan, pushdown: SlicePushdown): void {
 /** This design's transaction ids start with this (recovery touches only its own). */
 function gidPrefix(designName: string): string {
   return `ddbkit_${createHash('sha1').update(designName).digest('hex').slice(0, 8)}_`;
-}
-
-function control(command: 'BEGIN' | 'COMMIT' | 'ROLLBACK'): StatementResult {
-  return { command, columns: [], rows: [], rowCount: 0 };
 }
 
 /** A trailing locking clause: the rows are locked at the sites, the coordinator never sees it. */

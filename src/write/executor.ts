@@ -40,6 +40,8 @@ import { NOT_CONSTANT, columnValue, constantValue, sqlLiteral, valueKey } from '
 export interface StatementResult {
   command: 'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE' | 'BEGIN' | 'COMMIT' | 'ROLLBACK';
   columns: string[];
+  /** Each column's type family, when known (output formatting). */
+  families?: Array<string | undefined>;
   rows: Array<Record<string, unknown>>;
   rowCount: number;
   /** How an UPDATE/DELETE ran: 'in place' at the sites or 'row by row'. */
@@ -670,6 +672,7 @@ export class WriteExecutor {
     return {
       command,
       columns: items.map((i) => i.as),
+      families: items.map((i) => i.column.type.family),
       rows: rows.map((r) => Object.fromEntries(items.map((i) => [i.as, r.get(i.column.name) ?? null]))),
       rowCount: rows.length,
     };

@@ -137,11 +137,83 @@ export class Transaction {
   }
 }
 
-export function selectResult(r: { columns: string[]; rows: unknown[][] }): StatementResult {
+export function selectResult(r: { columns: string[]; families?: Array<string | undefined>; rows: unknown[][] }): StatementResult {
   return {
     command: 'SELECT',
     columns: r.columns,
+    ...(r.families ? { families: r.families } : {}),
     rows: r.rows.map((row) => Object.fromEntries(r.columns.map((c, i) => [c, row[i]]))),
     rowCount: r.rows.length,
   };
+}
+
+/** What a script runner needs from the database. */
+export interface ScriptHost {
+  begin(): Transaction;
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
+  query(sql: string): Promise<{ columns: string[]; families?: Array<string | undefined>; rows: unknown[][] }>;
+}
+
+/**
+ * Statements one after another, as psql runs them: each alone (autocommit) unless between BEGIN
+ * and COMMIT/ROLLBACK. After an error inside a transaction only ROLLBACK (or COMMIT, which then
+ * rolls back) is accepted, as in PostgreSQL.
+ */
+export class ScriptRunner {
+  private tx?: Transaction;
+
+  constructor(private readonly host: ScriptHost) {}
+
+  get inTransaction(): boolean {
+    return this.tx !== undefined;
+  }
+
+  get transactionFailed(): boolean {
+    return this.tx?.inner.state === 'failed';
+  }
+
+  async run(sql: string, onResult?: (r: StatementResult) => void | Promise<void>): Promise<StatementResult[]> {
+    const results: StatementResult[] = [];
+    for (const statement of parseStatements(sql)) {
+      const r = await this.step(statement);
+      results.push(r);
+      await onResult?.(r);
+    }
+    return results;
+  }
+
+  /** Rolls back a transaction left open (end of a script, the shell quitting). */
+  async close(): Promise<boolean> {
+    const open = this.tx;
+    this.tx = undefined;
+    if (!open) return false;
+    await open.rollback();
+    return true;
+  }
+
+  private async step(statement: ParsedStatement): Promise<StatementResult> {
+    switch (statement.kind) {
+      case 'begin':
+        if (this.tx) throw new WriteError('BEGIN: a transaction is already open', 'transaction');
+        this.tx = this.host.begin();
+        return control('BEGIN');
+      case 'commit':
+      case 'rollback': {
+        const open = this.tx;
+        if (!open) throw new WriteError(`${statement.kind.toUpperCase()}: no transaction is open`, 'transaction');
+        this.tx = undefined;
+        if (statement.kind === 'commit') await open.commit();
+        else await open.rollback();
+        return control(statement.kind === 'commit' ? 'COMMIT' : 'ROLLBACK');
+      }
+      default:
+        if (this.tx) return this.tx.run(statement);
+        if (statement.kind === 'select') return selectResult(await this.host.query(statement.sql));
+        return this.host.transaction((t) => t.run(statement));
+    }
+  }
+}
+
+function control(command: 'BEGIN' | 'COMMIT' | 'ROLLBACK'): StatementResult {
+  return { command, columns: [], rows: [], rowCount: 0 };
 }

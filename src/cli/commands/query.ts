@@ -4,6 +4,8 @@ import pc from 'picocolors';
 import { UserError } from '../../design/errors.js';
 import { type QueryPlan, openDistributed } from '../../query/distributed.js';
 import type { Io } from '../io.js';
+import { parseStatements } from '../../write/session.js';
+import { formatStatementResult } from '../results.js';
 import { type Format, formatRows } from '../format.js';
 
 export function formatPlan(plan: QueryPlan): string {
@@ -35,10 +37,23 @@ export function formatPlan(plan: QueryPlan): string {
   return `${out.join('\n')}\n`;
 }
 
+/** One SELECT (the query engine's full path, with --explain/--analyze), or anything else (a script). */
+function isSingleSelect(sql: string): boolean {
+  let statements;
+  try {
+    statements = parseStatements(sql);
+  } catch {
+    return true; // the query engine reports the syntax error
+  }
+  return statements.length === 1 && statements[0]!.kind === 'select';
+}
+
 export function registerQuery(program: Command, io: Io): void {
   program
     .command('query')
-    .description('run a global SELECT against the distributed database, as if it were the central one')
+    .description(
+      'run global SQL against the distributed database as if it were the central one: SELECT, INSERT/UPDATE/DELETE, scripts with BEGIN/COMMIT',
+    )
     .argument('<design>', 'the design file')
     .argument('[sql]', 'the query (or use -f)')
     .option('-f, --file <file>', 'read the query from a file')
@@ -59,6 +74,18 @@ export function registerQuery(program: Command, io: Io): void {
         if (!sql) throw new UserError('give a query, or -f FILE');
         const db = await openDistributed(file, opts.sitesDir ? { sitesDir: opts.sitesDir } : {});
         try {
+          if (!isSingleSelect(sql)) {
+            if (opts.explain || opts.analyze)
+              throw new UserError('--explain and --analyze take one SELECT; INSERT/UPDATE/DELETE and scripts run without them');
+            // Writes and scripts (BEGIN … COMMIT): one result per statement; JSON as an array of them.
+            const outputs: string[] = [];
+            await db.runScript(sql, (r) => {
+              if (format === 'json') outputs.push(formatStatementResult(r, 'json').trim());
+              else io.stdout(formatStatementResult(r, format));
+            });
+            if (format === 'json') io.stdout(outputs.length === 1 ? `${outputs[0]}\n` : `[${outputs.join(',\n')}]\n`);
+            return;
+          }
           if (opts.explain) {
             const plan = await db.explain(sql);
             io.stdout(format === 'json' ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan));

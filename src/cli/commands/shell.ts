@@ -10,8 +10,11 @@ import { SiteError } from '../../engines/connector.js';
 import { formatRows } from '../format.js';
 import type { Io } from '../io.js';
 import { formatPlan } from './query.js';
+import { ScriptRunner } from '../../write/session.js';
+import { formatStatementResult } from '../results.js';
 
-const HELP = `Global SQL ends with ;  Meta-commands:
+const HELP = `Global SQL ends with ;  SELECT, INSERT, UPDATE, DELETE; BEGIN … COMMIT / ROLLBACK for a transaction
+across sites (two-phase commit); SELECT … FOR UPDATE locks the rows read.  Meta-commands:
   \\d              list the global relations and where their fragments live
   \\d RELATION     its columns and fragments
   \\explain SQL    the distributed plan of a query
@@ -60,9 +63,12 @@ export function registerShell(program: Command, io: Io): void {
         io.stdout(
           `${pc.bold(`ddbkit shell — ${db.design.name}`)} (${db.design.sites.length} sites). \\? for help, \\q to quit.\n`,
         );
+      const runner = new ScriptRunner(db);
       const prompt = (more: boolean) => {
         if (interactive) {
-          rl.setPrompt(more ? `${db.design.name}-> ` : `${db.design.name}=> `);
+          // As psql: * inside a transaction, ! once it failed and only ROLLBACK is left.
+          const state = runner.transactionFailed ? '!' : runner.inTransaction ? '*' : '';
+          rl.setPrompt(more ? `${db.design.name}-${state}> ` : `${db.design.name}=${state}> `);
           rl.prompt();
         }
       };
@@ -101,8 +107,7 @@ export function registerShell(program: Command, io: Io): void {
         buffer = '';
         if (sql) {
           await appendFile(historyFile, `${sql.replace(/\n/g, ' ')}\n`).catch(() => {});
-          const r = await db.query(sql);
-          io.stdout(formatRows(r.columns, r.families, r.rows, 'table'));
+          await runner.run(sql, (r) => io.stdout(formatStatementResult(r, 'table')));
         }
         return true;
       };
@@ -122,6 +127,7 @@ export function registerShell(program: Command, io: Io): void {
         }
       } finally {
         rl.close();
+        if (await runner.close().catch(() => false)) io.stdout('the open transaction was rolled back\n');
         await db.close();
       }
     });
