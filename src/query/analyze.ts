@@ -89,6 +89,8 @@ export function parseQuery(sql: string): Statement {
   try {
     statements = parse(sql, { locationTracking: true });
   } catch (e) {
+    const construct = unparsableConstruct(sql);
+    if (construct) throw new QueryError(`${construct} is not supported (the SQL parser ddbkit uses cannot read it)`, 'UNSUPPORTED');
     const first = String((e as Error).message)
       .split('\n')
       .slice(0, 3)
@@ -104,6 +106,27 @@ export function parseQuery(sql: string): Statement {
     throw new QueryError(`${statement.type.toUpperCase()} statements are not supported by query (only SELECT)`, 'UNSUPPORTED');
   }
   return statement;
+}
+
+/** Valid PostgreSQL the parser (pgsql-ast-parser) rejects, named so that the error says what to change. */
+const UNPARSABLE: Array<[RegExp, string]> = [
+  [/\bINTERSECT\b/i, 'INTERSECT'],
+  [/\bEXCEPT\b/i, 'EXCEPT'],
+  [/\bNATURAL\s+(?:(?:LEFT|RIGHT|FULL|INNER)\s+)?(?:OUTER\s+)?JOIN\b/i, 'NATURAL JOIN (write the ON condition)'],
+  [/\bSIMILAR\s+TO\b/i, 'SIMILAR TO (use LIKE)'],
+  [/\bBETWEEN\s+SYMMETRIC\b/i, 'BETWEEN SYMMETRIC'],
+  [/\b(?:ROWS|RANGE|GROUPS)\s+(?:BETWEEN|UNBOUNDED|CURRENT\s+ROW|\d+\s+PRECEDING)/i, 'a window frame clause (ROWS/RANGE/GROUPS …)'],
+  [/\bWINDOW\s+\w+\s+AS\s*\(/i, 'a named WINDOW clause (write the window in OVER (…))'],
+  [/\bGROUPING\s+SETS\b/i, 'GROUPING SETS (ROLLUP and CUBE are supported)'],
+  [/\bGROUP\s+BY\s*\(\s*\)/i, 'GROUP BY ()'],
+  [/\bLIMIT\s+ALL\b/i, 'LIMIT ALL (leave the LIMIT out)'],
+  [/\bTABLESAMPLE\b/i, 'TABLESAMPLE'],
+  [/\bIS\s+(?:NOT\s+)?DISTINCT\s+FROM\b/i, 'IS [NOT] DISTINCT FROM'],
+];
+
+function unparsableConstruct(sql: string): string | undefined {
+  const code = sql.replace(/'(?:[^']|'')*'/g, "''").replace(/--[^\n]*/g, ' ');
+  return UNPARSABLE.find(([re]) => re.test(code))?.[1];
 }
 
 /** Set-returning functions PostgreSQL expands into rows where DuckDB returns a list. */

@@ -22,8 +22,24 @@ export interface FragmentAccess {
   columns: string[];
   /** Conditions evaluated at the site. */
   filter?: Predicate;
-  /** The SELECT sent to the site, in its dialect. */
+  /** The SELECT sent to the site, in its dialect: `base`, then `where`, then `suffix` (see {@link accessSql}). */
   sql: string;
+  /** `SELECT columns FROM table`. */
+  base: string;
+  /** Conditions evaluated at the site, in its dialect (the filter, then any semijoin reduction). */
+  where: string[];
+  /** ORDER BY … LIMIT (top-N pushdown), when the query allows it. */
+  suffix?: string;
+  /** The rows the cost model expects this query to return (statistics × selectivity). */
+  estimatedRows?: number;
+  /** Set by a semijoin whose key set was empty: nothing can join, the site is not asked. */
+  skip?: boolean;
+}
+
+/** The SQL of a fragment access from its parts (called again after top-N or semijoin edits). */
+export function accessSql(a: Pick<FragmentAccess, 'base' | 'where' | 'suffix'>): string {
+  const where = a.where.length === 1 ? a.where[0]! : a.where.map((w) => `(${w})`).join(' AND '); // an OR must not bind across the AND
+  return `${a.base}${a.where.length ? ` WHERE ${where}` : ''}${a.suffix ? ` ${a.suffix}` : ''}`;
 }
 
 export type ReducedPlan =
@@ -148,8 +164,9 @@ function access(f: ResolvedFragment, needs: RelationNeeds, options: LocalizeOpti
   const pushable = conjunctsOf(needs.predicate).filter((c) => [...variablesOf(c).values()].every((v) => stored.has(v.name)));
   const filter = pushable.length > 0 ? and(...pushable) : undefined;
   const table = tableName(f);
-  const sql = `SELECT ${columns.map((c) => dialect.quoteIdentifier(c)).join(', ')} FROM ${dialect.quoteIdentifier(table)}${filter ? ` WHERE ${dialect.renderPredicate(filter)}` : ''}`;
-  return { fragment: f, site, table, columns, ...(filter ? { filter } : {}), sql };
+  const base = `SELECT ${columns.map((c) => dialect.quoteIdentifier(c)).join(', ')} FROM ${dialect.quoteIdentifier(table)}`;
+  const where = filter ? [dialect.renderPredicate(filter)] : [];
+  return { fragment: f, site, table, columns, ...(filter ? { filter } : {}), base, where, sql: accessSql({ base, where }) };
 }
 
 /** How a fragment selects its rows, for pruning reasons: its predicate, or the parent it follows. */

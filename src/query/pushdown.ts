@@ -48,6 +48,8 @@ interface Item {
 
 interface Aggregate {
   fn: string;
+  /** count(DISTINCT x): only when x's values never occur in two slices (see `determinesSlice`). */
+  distinct?: boolean;
   item?: Item;
   column?: string;
   /** Instead of a column: arithmetic over columns (`sum(oi.quantity * oi.unit_price)`). */
@@ -120,15 +122,20 @@ export function planSlicePushdown(sql: string, statement: Statement, accesses: R
   // FROM: global relations only, inner joins, each referenced once in the query.
   const items: Item[] = [];
   const joinConditions: Expr[] = [];
+  /** LEFT JOINed items and their ON conjuncts: allowed when every matching row lives in the same slice. */
+  const leftJoined = new Map<Item, Expr[]>();
   for (const from of block.from) {
     if (from.type !== 'table') return undefined;
     const join = from.join as { type?: string; on?: Expr; using?: unknown; natural?: boolean } | undefined;
-    if (join && (join.type !== 'INNER JOIN' || join.using || join.natural)) return undefined;
+    if (join && (!['INNER JOIN', 'LEFT JOIN'].includes(join.type ?? '') || join.using || join.natural)) return undefined;
+    if (join?.type === 'LEFT JOIN' && !join.on) return undefined;
     const name = from.name as { name: string; alias?: string };
     const access = accesses.find((a) => a.relation.relation.name.toLowerCase() === name.name.toLowerCase());
     if (!access || access.needs.references !== 1) return undefined;
-    items.push({ alias: (name.alias ?? name.name).toLowerCase(), access, relation: access.relation.relation });
-    if (join?.on) joinConditions.push(...conjuncts(join.on));
+    const item: Item = { alias: (name.alias ?? name.name).toLowerCase(), access, relation: access.relation.relation };
+    items.push(item);
+    if (join?.type === 'LEFT JOIN') leftJoined.set(item, conjuncts(join.on));
+    else if (join?.on) joinConditions.push(...conjuncts(join.on));
   }
   if (items.length !== accesses.length) return undefined;
 
@@ -159,11 +166,17 @@ export function planSlicePushdown(sql: string, statement: Statement, accesses: R
       if (n.type === 'call') {
         const fn = String((n.function as { name: string }).name).toLowerCase();
         if (!AGGREGATES.has(fn)) return true; // a scalar function over groups/aggregates is fine
-        if (n.distinct || n.filter || n.orderBy || !Array.isArray(n.args) || n.args.length !== 1) {
+        if (n.filter || n.orderBy || !Array.isArray(n.args) || n.args.length !== 1 || (n.distinct && fn !== 'count')) {
           valid = false;
           return false;
         }
         const arg = n.args[0] as Node;
+        if (n.distinct) {
+          const r = arg.type === 'ref' && arg.name !== '*' ? resolveRef(arg as { name: string }) : undefined;
+          if (!r) valid = false;
+          else aggregates.push({ fn, distinct: true, item: r.item, column: r.column, node: n, partials: [] });
+          return false;
+        }
         if (arg.type === 'ref' && arg.name === '*') {
           if (fn !== 'count') valid = false;
           aggregates.push({ fn, node: n, partials: [] });
@@ -222,11 +235,16 @@ export function planSlicePushdown(sql: string, statement: Statement, accesses: R
     if (!l || l.length === 0) return undefined;
     for (const leaf of l) {
       const implied = impliedOf(item.access.plan, leaf);
-      if (![...item.access.needs.columns].every((c) => leaf.fragment.columns.includes(c) || implied.has(c))) return undefined;
+      if (
+        ![...item.access.needs.columns].every(
+          (c) => leaf.fragment.columns.includes(c) || (implied.has(c) && !leftJoined.has(item)),
+        )
+      )
+        return undefined;
     }
     leaves.set(item, l);
   }
-  const equalities = [...joinConditions, ...conjuncts(block.where)].filter(
+  const equalities = [...joinConditions, ...conjuncts(block.where), ...[...leftJoined.values()].flat()].filter(
     (c): c is Extract<Expr, { type: 'binary' }> =>
       c.type === 'binary' && c.op === '=' && c.left.type === 'ref' && c.right.type === 'ref',
   );
@@ -254,6 +272,7 @@ export function planSlicePushdown(sql: string, statement: Statement, accesses: R
   const sliceOf = new Map<FragmentAccess, ResolvedFragment>();
   let rootLeaves: FragmentAccess[];
   if (horizontal.length === 1) {
+    if (leftJoined.has(horizontal[0]!)) return undefined; // the preserved side would repeat in every slice
     rootLeaves = leaves.get(horizontal[0]!)!;
     for (const l of rootLeaves) sliceOf.set(l, l.fragment);
   } else {
@@ -267,10 +286,59 @@ export function planSlicePushdown(sql: string, statement: Statement, accesses: R
     }
     const roots = new Set(horizontal.flatMap((i) => leaves.get(i)!.map((l) => rootOf(l.fragment).relation)));
     const rootItem = roots.size === 1 ? horizontal.find((i) => roots.has(i.relation)) : undefined;
-    if (!rootItem) return undefined;
+    if (!rootItem || leftJoined.has(rootItem)) return undefined;
     rootLeaves = leaves.get(rootItem)!;
     for (const item of horizontal) for (const l of leaves.get(item)!) sliceOf.set(l, rootOf(l.fragment));
   }
+
+  // LEFT JOINs: every row matching a preserved row must be in the same slice — the joined item is
+  // derived from an earlier item along this very join (its ON holds that foreign key's equalities),
+  // or replicated where the slices live. Its ON holds column equalities only, and WHERE never tests
+  // its columns (that would need the null-extended rows to be filtered after the join).
+  const leftOn = new Map<Item, Array<[{ item: Item; column: string }, { item: Item; column: string }]>>();
+  for (const [item, on] of leftJoined) {
+    const pairs: Array<[{ item: Item; column: string }, { item: Item; column: string }]> = [];
+    for (const c of on) {
+      if (c.type !== 'binary' || c.op !== '=' || c.left.type !== 'ref' || c.right.type !== 'ref') return undefined;
+      const a = resolveRef(c.left);
+      const b = resolveRef(c.right);
+      if (!a || !b || a.item === b.item || (a.item !== item && b.item !== item)) return undefined;
+      const other = a.item === item ? b.item : a.item;
+      if (items.indexOf(other) > items.indexOf(item)) return undefined;
+      pairs.push(a.item === item ? [b, a] : [a, b]);
+    }
+    if (!replicated(item)) {
+      for (const leaf of leaves.get(item)!) {
+        const link = leaf.fragment.parent;
+        const parent = link && items.find((i) => i.relation === link.fragment.relation);
+        if (!link || !parent || items.indexOf(parent) > items.indexOf(item)) return undefined;
+        const fkJoined = link.foreignKey.columns.every((col, i) =>
+          pairs.some(([p, c]) => p.item === parent && p.column === link.foreignKey.references.columns[i] && c.column === col),
+        );
+        if (!fkJoined) return undefined;
+      }
+    }
+    leftOn.set(item, pairs);
+  }
+
+  // Columns whose values never occur in two slices: a horizontal relation's own key, the foreign
+  // key its derived fragments follow, or a constant each slice's fragment implies (region = 'MSA').
+  // A group holding one of them is computed whole in one slice; count(DISTINCT) of one of them is
+  // the sum of the slices' counts.
+  const keyText = (k: Key | null | undefined) => JSON.stringify(k, (_, v) => (typeof v === 'bigint' ? `${v}n` : v));
+  const determinesSlice = (item: Item, column: string): boolean => {
+    if (replicated(item)) return false;
+    const l = leaves.get(item)!;
+    if (l.some((x) => x.fragment.overlapAllowed)) return false;
+    const pk = item.relation.primaryKey;
+    if (pk.length === 1 && pk[0] === column) return true;
+    if (l.every((x) => x.fragment.parent?.foreignKey.columns.length === 1 && x.fragment.parent.foreignKey.columns[0] === column))
+      return true;
+    const values = l.map((x) => impliedOf(item.access.plan, x).get(column));
+    return values.every((v) => v !== undefined && v !== null) && new Set(values.map(keyText)).size === values.length;
+  };
+  const groupsLocal = groups.some((g) => determinesSlice(g.item, g.column));
+  for (const a of aggregates) if (a.distinct && !groupsLocal && !determinesSlice(a.item!, a.column!)) return undefined;
 
   // WHERE and ON conditions: join equalities run at the site; every other condition must be a
   // single-relation predicate the site can evaluate, or one the slice's fragment already implies.
@@ -282,6 +350,7 @@ export function planSlicePushdown(sql: string, statement: Statement, accesses: R
       const a = resolveRef(c.left);
       const b = resolveRef(c.right);
       if (!a || !b) return undefined;
+      if (leftJoined.has(a.item) || leftJoined.has(b.item)) return undefined;
       if (a.item !== b.item) {
         siteJoins.push([a, b]);
         continue;
@@ -298,6 +367,7 @@ export function planSlicePushdown(sql: string, statement: Statement, accesses: R
     });
     if (!ok || owners.size !== 1) return undefined;
     const [item] = [...owners] as [Item];
+    if (leftJoined.has(item)) return undefined;
     const scope = relationScope(item.relation);
     try {
       singles.push({
@@ -356,6 +426,7 @@ export function planSlicePushdown(sql: string, statement: Statement, accesses: R
     let complete = true;
     for (const item of horizontal) {
       const mine = leaves.get(item)!.filter((l) => sliceOf.get(l) === root);
+      if (mine.length === 0 && leftJoined.has(item)) return undefined;
       if (mine.length === 0) complete = false; // the inner join is empty in this slice
       if (mine.length > 1) return undefined;
       if (mine[0]) chosen.set(item, mine[0]);
@@ -422,9 +493,20 @@ export function planSlicePushdown(sql: string, statement: Statement, accesses: R
       if (!arg || (a.item && !stored(a.item, a.column!))) return undefined;
       const names = a.partials.map((p) => q(`a${p}`));
       if (a.fn === 'avg') select.push(`sum(${arg}) AS ${names[0]}`, `count(${arg}) AS ${names[1]}`);
-      else select.push(`${a.fn}(${arg}) AS ${names[0]}`);
+      else select.push(`${a.fn}(${a.distinct ? 'DISTINCT ' : ''}${arg}) AS ${names[0]}`);
     }
-    const from = items.map((item) => `${q(tableName(leafOf(item).fragment))} AS ${q(item.alias)}`).join(', ');
+    const tableSql = (item: Item) => `${q(tableName(leafOf(item).fragment))} AS ${q(item.alias)}`;
+    const from =
+      leftOn.size === 0
+        ? items.map(tableSql).join(', ')
+        : items
+            .map((item, i) => {
+              const on = leftOn.get(item);
+              if (i === 0) return tableSql(item);
+              if (!on) return `CROSS JOIN ${tableSql(item)}`;
+              return `LEFT JOIN ${tableSql(item)} ON ${on.map(([a, b]) => `${columnSql(a.item, a.column)} = ${columnSql(b.item, b.column)}`).join(' AND ')}`;
+            })
+            .join(' ');
     const groupSql = groups.map((g) => columnSql(g.item, g.column)!).filter((c) => c.includes('.'));
     slices.push({
       site,

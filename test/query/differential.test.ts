@@ -13,6 +13,8 @@
  * on both sides (support/compare.ts) and compared as multisets, or in order where the ORDER BY
  * covers a unique key. Known disagreements live in known-differences.ts, outside the passing suite.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SourceDatabase } from '../../src/engines/source.js';
 import { QueryError } from '../../src/query/errors.js';
@@ -220,6 +222,107 @@ describe('the plan: pruning and the SQL sent to the sites', () => {
   });
 });
 
+describe('the plan: top-N, semijoins, aggregation below a LEFT JOIN, COUNT(DISTINCT) per slice', () => {
+  it('top-N: each site returns LIMIT + OFFSET rows in the query’s order, NULLs placed as PostgreSQL does', async () => {
+    const { result, difference } = await check(
+      'ecommerce',
+      'shipped',
+      `SELECT order_id, ship_date FROM orders ORDER BY ship_date DESC, order_id LIMIT 10 OFFSET 5`,
+      true,
+    );
+    expect(difference).toBeUndefined();
+    expect(result!.plan.site_queries).toHaveLength(3);
+    for (const q of result!.plan.site_queries) {
+      expect(q.sql).toMatch(/ORDER BY CASE WHEN .ship_date. IS NULL THEN 0 ELSE 1 END, .ship_date. DESC, .order_id. LIMIT 15$/);
+    }
+  });
+
+  it('top-N is not pushed when a condition stays at the coordinator, nor over vertical pieces', async () => {
+    const db = dep('ecommerce', 'shipped').db;
+    const plan = await db.explain(`SELECT customer_id FROM customer WHERE lower(name) LIKE 'a%' ORDER BY customer_id LIMIT 5`);
+    for (const q of plan.site_queries) expect(q.sql).not.toMatch(/LIMIT/);
+    const vertical = await dep('library', 'shipped').db.explain(`SELECT nce, fname, class FROM student ORDER BY nce LIMIT 5`);
+    for (const q of vertical.site_queries) expect(q.sql).not.toMatch(/LIMIT/);
+  });
+
+  it('semijoin: EXPLAIN shows the choice and estimated rows, ANALYZE the keys shipped and the rows fetched', async () => {
+    const db = dep('ecommerce', 'shipped').db;
+    const sql = `SELECT c.customer_id, o.order_id FROM customer c JOIN orders o ON o.customer_id = c.customer_id WHERE c.city = 'Karen' AND c.customer_id < 800`;
+    const plan = await db.explain(sql);
+    expect(plan.joins).toEqual([
+      expect.objectContaining({
+        strategy: 'semijoin',
+        reducer: 'customer',
+        reduced: 'orders',
+        on: 'orders.customer_id = customer.customer_id',
+      }),
+    ]);
+    const join = plan.joins![0]!;
+    expect(join.estimated.rows.customer).toBeGreaterThan(0);
+    expect(join.estimated.reduced_rows).toBeLessThan(join.estimated.rows.orders!);
+    expect(join.estimated.cost.semijoin).toBeLessThan(join.estimated.cost.ship);
+    expect(plan.site_queries.every((q) => typeof q.estimated_rows === 'number')).toBe(true);
+    expect(plan.coordinator.steps.join('\n')).toMatch(/join orders.customer_id = customer.customer_id: semijoin/);
+
+    const { rows, plan: analyzed } = await db.query(sql, { analyze: true });
+    const actual = analyzed.joins![0]!.actual!;
+    expect(actual.applied).toBe(true);
+    expect(actual.keys).toBeGreaterThan(0);
+    expect(actual.rows).toBe(rows.length);
+    const orderQueries = analyzed.site_queries.filter((q) => q.fragments[0]!.startsWith('ORDERS_'));
+    expect(orderQueries.length).toBeGreaterThan(0);
+    for (const q of orderQueries) expect(q.sql).toMatch(/"customer_id" IN \(\d+(, \d+)*\)/);
+  });
+
+  it('semijoin with an empty key set asks nothing of the other side’s sites', async () => {
+    const { result, difference } = await check(
+      'ecommerce',
+      'shipped',
+      `SELECT c.name, o.order_id FROM customer c JOIN orders o ON o.customer_id = c.customer_id WHERE c.customer_id < 0`,
+      false,
+    );
+    expect(difference).toBeUndefined();
+    expect(result!.rows).toEqual([]);
+    const analyzed = await dep('ecommerce', 'shipped').db.query(
+      `SELECT c.name, o.order_id FROM customer c JOIN orders o ON o.customer_id = c.customer_id WHERE c.customer_id < 0`,
+      { analyze: true },
+    );
+    expect(analyzed.plan.joins![0]!.actual).toEqual({ keys: 0, applied: true, rows: 0 });
+    for (const q of analyzed.plan.site_queries.filter((x) => x.fragments[0]!.startsWith('ORDERS_')))
+      expect(q.rows).toBeUndefined();
+  });
+
+  it('statistics are counted once and cached beside the sites', () => {
+    const d = dep('ecommerce', 'shipped');
+    const stats = JSON.parse(readFileSync(path.join(d.dir, '.ddbkit', `${d.design.name}.stats.json`), 'utf8')) as {
+      fragments: Record<string, number>;
+    };
+    expect(stats.fragments.CUSTOMER_MSA).toBeGreaterThan(0);
+    expect(Object.keys(stats.fragments)).toEqual(expect.arrayContaining(['ORDER_ITEM_KSM', 'REGION_ALL', 'PRODUCT_STOCK']));
+  });
+
+  it('customer order summary: orders and their lines are aggregated per customer at the sites', async () => {
+    const sql = HAND_QUERIES.find((q) => q.name === 'report: customer order summary')!.sql;
+    for (const variant of VARIANTS) {
+      const { result, difference } = await check('ecommerce', variant, sql, true);
+      expect(difference).toBeUndefined();
+      const plan = result!.plan;
+      expect(plan.coordinator.steps.join('\n')).toMatch(/aggregation below the LEFT JOIN/);
+      const slices = plan.site_queries.filter((q) => /GROUP BY/.test(q.sql));
+      expect(slices.length).toBeGreaterThan(0);
+      for (const q of slices) expect(q.sql).toMatch(/count\(DISTINCT .o.\..order_id.\)/);
+      for (const q of slices) expect(q.sql).toMatch(/LEFT JOIN/);
+    }
+  });
+
+  it('COUNT(DISTINCT) of a non-slicing column is not split across slices', async () => {
+    const plan = await dep('ecommerce', 'shipped').db.explain(
+      `SELECT o.status, count(DISTINCT o.customer_id) AS n FROM orders o GROUP BY o.status`,
+    );
+    for (const q of plan.site_queries) expect(q.sql).not.toMatch(/DISTINCT/);
+  });
+});
+
 describe('unsupported constructs: a clear QueryError, never a wrong answer', () => {
   const rejects = async (sql: string, pattern: RegExp) => {
     const db = dep('ecommerce', 'shipped').db;
@@ -247,4 +350,16 @@ describe('unsupported constructs: a clear QueryError, never a wrong answer', () 
     rejects(`SELECT count(*) FROM customer WHERE city ~ 'bi$'`, /~/));
   it('a set-returning function in the select list', () =>
     rejects(`SELECT region_code, generate_series(1, 2) FROM region`, /generate_series/));
+  it('EXCEPT (the parser cannot read it)', () =>
+    rejects(`SELECT region_code FROM region EXCEPT SELECT region FROM customer`, /^EXCEPT is not supported/));
+  it('INTERSECT', () => rejects(`SELECT region_code FROM region INTERSECT SELECT region FROM customer`, /^INTERSECT/));
+  it('NATURAL JOIN', () => rejects(`SELECT * FROM orders NATURAL JOIN payment`, /NATURAL JOIN/));
+  it('a window frame', () =>
+    rejects(
+      `SELECT order_id, sum(order_id) OVER (ORDER BY order_id ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) FROM orders`,
+      /window frame/,
+    ));
+  it('LIMIT ALL', () => rejects(`SELECT * FROM region LIMIT ALL`, /LIMIT ALL/));
+  it('IS DISTINCT FROM', () =>
+    rejects(`SELECT count(*) FROM product WHERE weight_kg IS DISTINCT FROM 1`, /IS \[NOT\] DISTINCT FROM/));
 });

@@ -477,4 +477,107 @@ export const HAND_QUERIES: HandQuery[] = [
   // Fixed after the suite found them: `float` is double precision, and a cast keeps its operand's name.
   e('float is double precision', `SELECT sum(amount)::float / count(*) AS f FROM payment`),
   e('a cast keeps the name of what it casts', `SELECT count(*)::int, max(region_code)::text FROM region`),
+
+  // ── Top-N pushdown (each site returns its first LIMIT + OFFSET rows; topn.ts) ─────────
+  e('top-N: ties on the sort key (only the key selected)', `SELECT ship_date FROM orders ORDER BY ship_date DESC LIMIT 40`, true),
+  e(
+    'top-N: NULLS FIRST, DESC key, offset',
+    `SELECT order_id, ship_date FROM orders WHERE status <> 'delivered' ORDER BY ship_date NULLS FIRST, order_id DESC LIMIT 12 OFFSET 7`,
+    true,
+  ),
+  e(
+    'top-N: NULLs last by default, ties broken by the key',
+    `SELECT product_id, weight_kg FROM product ORDER BY weight_kg, product_id LIMIT 25 OFFSET 3`,
+    true,
+  ),
+  e(
+    'top-N: output alias and ordinal over text',
+    `SELECT name AS n, customer_id FROM customer WHERE region <> 'NBO' ORDER BY n DESC, 2 LIMIT 15`,
+    true,
+  ),
+  e(
+    'top-N: a condition the sites cannot evaluate keeps every row',
+    `SELECT customer_id, name FROM customer WHERE lower(name) LIKE 'a%' ORDER BY customer_id LIMIT 5`,
+    true,
+  ),
+  e('top-N: LIMIT 0', `SELECT * FROM product ORDER BY price LIMIT 0`),
+  e('top-N: timestamps', `SELECT customer_id, created_at FROM customer ORDER BY created_at DESC, customer_id LIMIT 9`, true),
+
+  // ── Semijoins chosen by the cost model (joins.ts, staged.ts) ──────────────────────────
+  e(
+    'semijoin: a few customers’ keys reduce their orders',
+    `SELECT c.customer_id, c.city, o.order_id, o.status FROM customer c JOIN orders o ON o.customer_id = c.customer_id
+      WHERE c.city = 'Karen' AND c.customer_id < 800`,
+  ),
+  e(
+    'semijoin: empty key set',
+    `SELECT c.customer_id, o.order_id FROM customer c JOIN orders o ON o.customer_id = c.customer_id WHERE c.customer_id < 0`,
+  ),
+  e(
+    'semijoin: NULL keys on a nullable text column',
+    `SELECT p.product_id, c.customer_id FROM product p JOIN customer c ON c.city = p.description WHERE p.weight_kg IS NULL`,
+  ),
+  e(
+    'semijoin: the order lines of one customer’s orders',
+    `SELECT o.order_id, oi.line_no, oi.quantity FROM orders o JOIN order_item oi ON oi.order_id = o.order_id WHERE o.customer_id = 42`,
+  ),
+  e(
+    'semijoin inside an IN subquery',
+    `SELECT count(*) AS n FROM payment WHERE order_id IN (
+       SELECT o.order_id FROM orders o JOIN customer c ON c.customer_id = o.customer_id WHERE c.email LIKE 'a%' AND c.customer_id < 300)`,
+  ),
+  e(
+    'semijoin then aggregation and a window',
+    `SELECT c.customer_id, count(*) AS orders, rank() OVER (ORDER BY count(*) DESC, c.customer_id) AS r
+       FROM customer c JOIN orders o ON o.customer_id = c.customer_id WHERE c.customer_id BETWEEN 100 AND 140 GROUP BY c.customer_id`,
+  ),
+
+  // ── Aggregation below a LEFT JOIN (eager.ts) and COUNT(DISTINCT) per slice ─────────────
+  e(
+    'left-join aggregation: customers without orders keep count(*) = 1 and count(x) = 0',
+    `SELECT c.customer_id, c.name, count(*) AS n, count(o.order_id) AS orders, count(DISTINCT o.order_id) AS d, sum(oi.quantity) AS q,
+            avg(oi.unit_price) AS p, min(o.order_date) AS first, max(oi.line_no) AS lines
+       FROM customer c LEFT JOIN orders o ON o.customer_id = c.customer_id LEFT JOIN order_item oi ON oi.order_id = o.order_id
+      WHERE c.customer_id > 2300 GROUP BY c.customer_id, c.name`,
+  ),
+  e(
+    'left-join aggregation with HAVING on the joined side',
+    `SELECT c.customer_id, c.region, coalesce(sum(p.amount), 0) AS paid FROM customer c
+       LEFT JOIN orders o ON o.customer_id = c.customer_id LEFT JOIN payment p ON p.order_id = o.order_id
+      GROUP BY c.customer_id, c.region HAVING count(p.payment_id) = 0 ORDER BY c.customer_id`,
+    true,
+  ),
+  e(
+    'left-join aggregation, one level, integer division of the partial sums',
+    `SELECT c.customer_id, sum(o.order_id) / count(o.order_id) AS mid FROM customer c LEFT JOIN orders o ON o.customer_id = c.customer_id
+      WHERE c.region = 'KSM' GROUP BY c.customer_id`,
+  ),
+  e(
+    'COUNT(DISTINCT) of the slicing key per slice',
+    `SELECT o.status, count(DISTINCT o.order_id) AS orders, count(DISTINCT oi.order_id) AS with_lines, count(*) AS lines
+       FROM orders o JOIN order_item oi ON oi.order_id = o.order_id GROUP BY o.status`,
+  ),
+  e(
+    'COUNT(DISTINCT) of a column implied per fragment',
+    `SELECT p.method, count(DISTINCT o.region) AS regions FROM payment p JOIN orders o ON o.order_id = p.order_id GROUP BY p.method`,
+  ),
+  e(
+    'COUNT(DISTINCT) of any column when the group lives in one slice',
+    `SELECT o.order_id, count(DISTINCT oi.product_id) AS products FROM orders o JOIN order_item oi ON oi.order_id = o.order_id
+      WHERE o.order_id < 400 GROUP BY o.order_id`,
+  ),
+  e(
+    'slice pushdown with a LEFT JOIN of the derived relation',
+    `SELECT o.region, count(*) AS n, count(p.payment_id) AS paid FROM orders o LEFT JOIN payment p ON p.order_id = o.order_id GROUP BY o.region`,
+  ),
+  l(
+    'semijoin with NULL keys (addresses)',
+    `SELECT e.nss, s.nce FROM employee e JOIN student s ON s.address = e.address WHERE e.status = 'librarian'`,
+  ),
+  l('top-N over vertical pieces (not pushed)', `SELECT nce, fname, class FROM student ORDER BY nce DESC LIMIT 7`, true),
+  l(
+    'left-join aggregation: books never loaned',
+    `SELECT b.id_book, b.title, count(l.nce) AS loans, count(*) AS n, max(l.date_borrowing) AS last
+       FROM book b LEFT JOIN loan l ON l.id_book = b.id_book WHERE b.site = 'FST' GROUP BY b.id_book, b.title`,
+  ),
 ];

@@ -1,0 +1,351 @@
+/**
+ * Plans the coordinator runs in stages rather than "fetch everything, then run": aggregation below
+ * a LEFT JOIN (eager.ts) and semijoin reductions (joins.ts). `planStaged` decides, `describeStaged`
+ * writes the decision into the EXPLAIN plan, `runStaged` runs it.
+ */
+import type { Statement } from 'pgsql-ast-parser';
+import type { Column } from '../catalog/types.js';
+import type { SiteConnector } from '../engines/connector.js';
+import { SiteError } from '../engines/connector.js';
+import { dialectFor } from '../engines/dialect-registry.js';
+import type { Key } from '../predicate/index.js';
+import type { Coordinator } from './coordinator.js';
+import { EAGER_TABLE, type EagerAggregation, planEagerAggregation } from './eager.js';
+import { QueryError } from './errors.js';
+import {
+  type JoinChoice,
+  RUNTIME_KEY_LIMIT,
+  type Semijoin,
+  chooseJoins,
+  estimateLeaf,
+  joinCandidates,
+  leavesOf,
+} from './joins.js';
+import { type FragmentAccess, type RelationAccess, accessSql } from './localize.js';
+import type { SliceQuery } from './pushdown.js';
+import type { Statistics } from './stats.js';
+
+/** What distributed.ts's plan looks like, as far as this module fills it in. */
+export interface PlanView {
+  site_queries: Array<{ site: string; fragments: string[]; sql: string; rows?: number; ms?: number; estimated_rows?: number }>;
+  coordinator: { engine: 'duckdb'; steps: string[] };
+  joins?: JoinChoice[];
+  timings?: { fetch_ms: number; rebuild_ms: number; execute_ms: number; total_ms: number };
+}
+
+export interface ReadUse {
+  use<T>(site: string, fn: (connector: SiteConnector) => Promise<T>): Promise<T>;
+}
+
+export type StagedPlan =
+  | { kind: 'eager'; eager: EagerAggregation; accesses: RelationAccess[] }
+  | { kind: 'semijoin'; accesses: RelationAccess[]; semijoins: Semijoin[]; choices: JoinChoice[]; stats: Statistics }
+  /** Nothing staged: the joins are shipped; only the plan's description changes. */
+  | { kind: 'ship'; accesses: RelationAccess[]; choices: JoinChoice[]; stats: Statistics };
+
+export async function planStaged(
+  sql: string,
+  statement: Statement,
+  accesses: RelationAccess[],
+  statistics: () => Promise<Statistics>,
+): Promise<StagedPlan | undefined> {
+  const eager = planEagerAggregation(sql, statement, accesses);
+  if (eager) return { kind: 'eager', eager, accesses };
+  const candidates = joinCandidates(statement, accesses);
+  if (candidates.length === 0) return undefined;
+  let stats: Statistics;
+  try {
+    stats = await statistics();
+  } catch {
+    return undefined; // no statistics, no cost model: everything shipped as before
+  }
+  const { choices, semijoins } = chooseJoins(candidates, stats);
+  return semijoins.length
+    ? { kind: 'semijoin', accesses, semijoins, choices, stats }
+    : { kind: 'ship', accesses, choices, stats };
+}
+
+const keysPlaceholder = (s: Semijoin) => `(…keys of ${s.reducer.relation.relation.name}.${s.reducerColumn.name})`;
+
+export function describeStaged(plan: PlanView, staged: StagedPlan): void {
+  if (staged.kind === 'eager') {
+    const { eager } = staged;
+    const preserved = leavesOf(eager.preserved.plan);
+    plan.site_queries = [
+      ...preserved.map((l) => ({ site: l.site.name, fragments: [l.fragment.name], sql: l.sql })),
+      ...eager.inner.slices.map((s) => ({ site: s.site.name, fragments: s.fragments, sql: s.sql })),
+    ];
+    const joined = staged.accesses.filter((a) => a !== eager.preserved).map((a) => a.relation.relation.name);
+    plan.coordinator.steps = [
+      `rebuild ${eager.preserved.relation.relation.name} from ${preserved.map((l) => l.fragment.name).join(', ') || 'no fragment (empty)'}`,
+      `aggregation below the LEFT JOIN: ${joined.join(', ')} aggregated per join key at the sites (${eager.inner.slices.length} slice${eager.inner.slices.length === 1 ? '' : 's'}): ${eager.innerSql}`,
+      `combine the partial groups into ${EAGER_TABLE} and run: ${eager.rewritten.replace(/\s+/g, ' ').trim()}`,
+    ];
+    return;
+  }
+  const estimates = new Map<FragmentAccess, number>();
+  for (const a of staged.accesses) for (const l of leavesOf(a.plan)) estimates.set(l, estimateLeaf(l, staged.stats));
+  for (const q of plan.site_queries) {
+    const leaf = [...estimates.keys()].find(
+      (l) => l.site.name === q.site && l.fragment.name === q.fragments[0] && l.sql === q.sql,
+    );
+    if (leaf) q.estimated_rows = estimates.get(leaf)!;
+  }
+  plan.joins = staged.choices;
+  const steps = staged.choices.map(
+    (c) =>
+      `join ${c.on}: ${c.strategy}${c.strategy === 'semijoin' ? ` (fetch ${c.reducer} first, then ${c.reduced} WHERE ${c.on.split(' = ').find((x) => x.startsWith(`${c.reduced}.`))} IN its keys)` : ''} — est. rows ${Object.entries(
+        c.estimated.rows,
+      )
+        .map(([r, n]) => `${r} ${n}`)
+        .join(
+          ', ',
+        )}${c.estimated.reduced_rows !== undefined ? ` → ${c.reduced} ${c.estimated.reduced_rows}` : ''}; cost ship ${c.estimated.cost.ship}${c.estimated.cost.semijoin !== undefined ? `, semijoin ${c.estimated.cost.semijoin}` : ''}${c.estimated.cost.broadcast !== undefined ? `, broadcast ${c.estimated.cost.broadcast} (not run: needs aggregation at the sites)` : ''}; ${c.reason}${c.actual ? ` — actual: ${c.actual.applied ? `${c.actual.keys} keys shipped, ${c.actual.rows} rows fetched` : `${c.actual.keys}+ keys, too many: shipped whole (${c.actual.rows} rows)`}` : ''}`,
+  );
+  plan.coordinator.steps = [...steps, ...plan.coordinator.steps.filter((x) => !x.startsWith('join '))];
+  if (staged.kind === 'semijoin') {
+    for (const s of staged.semijoins) {
+      for (const leaf of leavesOf(s.reduced.plan)) {
+        const q = plan.site_queries.find(
+          (x) => x.site === leaf.site.name && x.fragments[0] === leaf.fragment.name && x.sql === leaf.sql,
+        );
+        if (q && leaf.fragment.columns.includes(s.reducedColumn.name))
+          q.sql = accessSql({
+            ...leaf,
+            where: [
+              ...leaf.where,
+              `${dialectFor(leaf.site.engine).quoteIdentifier(s.reducedColumn.name)} IN ${keysPlaceholder(s)}`,
+            ],
+          });
+      }
+    }
+  }
+}
+
+/**
+ * Starts reading at once and keeps up to `depth` batches ahead of the consumer, so that each
+ * site's query runs while the coordinator is still loading another site's rows.
+ */
+export function readAhead<T>(source: AsyncIterable<T>, depth: number): AsyncIterable<T> {
+  const it = source[Symbol.asyncIterator]();
+  const pending: Array<Promise<IteratorResult<T>>> = [];
+  const pull = () => {
+    const next = it.next();
+    next.catch(() => {});
+    pending.push(next);
+  };
+  for (let i = 0; i < depth; i++) pull();
+  return {
+    async *[Symbol.asyncIterator]() {
+      for (;;) {
+        const r = await pending.shift()!;
+        if (r.done) return;
+        pull();
+        yield r.value;
+      }
+    },
+  };
+}
+
+const round1 = (ms: number) => Math.round(ms * 10) / 10;
+
+function columnsOf(leaf: FragmentAccess): Column[] {
+  return leaf.columns.map((c) => leaf.fragment.relation.columns.find((x) => x.name === c)!);
+}
+
+/** Fetches fragment accesses into new coordinator tables: sites in parallel, each site's in turn. */
+async function fetchLeaves(
+  leaves: FragmentAccess[],
+  coordinator: Coordinator,
+  reads: ReadUse,
+  record: (leaf: FragmentAccess, rows: number, ms: number) => void,
+): Promise<Map<FragmentAccess, string>> {
+  const tables = new Map<FragmentAccess, string>();
+  const bySite = new Map<string, FragmentAccess[]>();
+  for (const leaf of leaves) bySite.set(leaf.site.name, [...(bySite.get(leaf.site.name) ?? []), leaf]);
+  // Empty (skipped) accesses get their table without asking the site.
+  for (const leaf of leaves.filter((l) => l.skip)) tables.set(leaf, await coordinator.createFragmentTable(columnsOf(leaf)));
+  await Promise.all(
+    [...bySite.entries()].map(([siteName, list]) => {
+      const asked = list.filter((l) => !l.skip);
+      if (asked.length === 0) return Promise.resolve();
+      return reads.use(siteName, async (connector) => {
+        for (const leaf of asked) {
+          const started = performance.now();
+          const columns = columnsOf(leaf);
+          const table = await coordinator.createFragmentTable(columns);
+          tables.set(leaf, table);
+          try {
+            const rows = await coordinator.load(
+              table,
+              columns,
+              readAhead(
+                connector.stream(
+                  leaf.sql,
+                  5000,
+                  columns.map((c) => c.type),
+                ),
+                8,
+              ),
+            );
+            record(leaf, rows, performance.now() - started);
+          } catch (e) {
+            throw e instanceof SiteError
+              ? e
+              : new QueryError(
+                  `fetching ${leaf.fragment.name} from site ${siteName} failed: ${(e as Error).message}`,
+                  'EXECUTION',
+                );
+          }
+        }
+      });
+    }),
+  );
+  return tables;
+}
+
+async function loadSlices(
+  table: string,
+  columns: Column[],
+  slices: SliceQuery[],
+  coordinator: Coordinator,
+  reads: ReadUse,
+  record: (slice: SliceQuery, rows: number, ms: number) => void,
+): Promise<void> {
+  const types = columns.map((c) => c.type);
+  const bySite = new Map<string, SliceQuery[]>();
+  for (const s of slices) bySite.set(s.site.name, [...(bySite.get(s.site.name) ?? []), s]);
+  await Promise.all(
+    [...bySite.entries()].map(([siteName, list]) =>
+      reads.use(siteName, async (connector) => {
+        for (const slice of list) {
+          const started = performance.now();
+          const rows = await coordinator.load(table, columns, readAhead(connector.stream(slice.sql, 5000, types), 8));
+          record(slice, rows, performance.now() - started);
+        }
+      }),
+    ),
+  );
+}
+
+function keyOf(column: Column, v: unknown): Key | undefined {
+  if (v === null || v === undefined) return undefined;
+  if (column.type.family === 'integer') {
+    const text = String(v);
+    return /^-?\d+$/.test(text) ? BigInt(text) : undefined;
+  }
+  return column.type.family === 'text' ? String(v) : undefined;
+}
+
+export interface StagedResult {
+  columns: string[];
+  families: Array<string | undefined>;
+  batches: AsyncIterable<unknown[][]>;
+}
+
+/** Runs a staged plan (not 'ship', which the caller runs as usual) and fills in analyze figures. */
+export async function runStaged(
+  sql: string,
+  staged: StagedPlan,
+  plan: PlanView,
+  coordinator: Coordinator,
+  reads: ReadUse,
+  analyze: boolean,
+  t0: number,
+): Promise<StagedResult> {
+  const siteQuery = (site: string, fragment: string) =>
+    plan.site_queries.find((q) => q.site === site && q.fragments[0] === fragment && q.rows === undefined);
+  const recordLeaf = (leaf: FragmentAccess, rows: number, ms: number) => {
+    const q = analyze ? siteQuery(leaf.site.name, leaf.fragment.name) : undefined;
+    if (q) Object.assign(q, { rows, ms: round1(ms), sql: leaf.sql });
+  };
+  let final = sql;
+  let rebuildMs = 0;
+  const rebuild = async (accesses: RelationAccess[], tables: Map<FragmentAccess, string>) => {
+    const started = performance.now();
+    for (const a of accesses) {
+      const columns = a.relation.relation.columns.map((c) => c.name).filter((c) => a.needs.columns.has(c));
+      await coordinator.rebuild(a.relation.relation, columns, a.plan, (leaf) => tables.get(leaf as FragmentAccess)!);
+    }
+    rebuildMs += performance.now() - started;
+  };
+
+  if (staged.kind === 'eager') {
+    const { eager } = staged;
+    const partial = await coordinator.createFragmentTable(eager.inner.columns, eager.inner.partialTable);
+    const [tables] = await Promise.all([
+      fetchLeaves(leavesOf(eager.preserved.plan), coordinator, reads, recordLeaf),
+      loadSlices(partial, eager.inner.columns, eager.inner.slices, coordinator, reads, (slice, rows, ms) => {
+        const q = analyze ? plan.site_queries.find((x) => x.sql === slice.sql && x.site === slice.site.name) : undefined;
+        if (q) Object.assign(q, { rows, ms: round1(ms) });
+      }),
+    ]);
+    await rebuild([eager.preserved], tables);
+    final = eager.rewritten;
+  } else if (staged.kind === 'semijoin') {
+    const reduced = new Set(staged.semijoins.map((s) => s.reduced));
+    const first = staged.accesses.filter((a) => !reduced.has(a));
+    const tables = await fetchLeaves(
+      first.flatMap((a) => leavesOf(a.plan)),
+      coordinator,
+      reads,
+      recordLeaf,
+    );
+    await rebuild(first, tables);
+    for (const s of staged.semijoins) {
+      const q = (n: string) => `"${n.replace(/"/g, '""')}"`;
+      const column = q(s.reducerColumn.name);
+      const result = await coordinator.run(
+        `SELECT DISTINCT ${column} FROM ${q(s.reducer.relation.relation.name)} WHERE ${column} IS NOT NULL LIMIT ${RUNTIME_KEY_LIMIT + 1}`,
+      );
+      const keys: Key[] = [];
+      let convertible = true;
+      for await (const batch of result.batches)
+        for (const row of batch) {
+          const k = keyOf(s.reducerColumn, row[0]);
+          if (k === undefined) convertible = false;
+          else keys.push(k);
+        }
+      const applied = convertible && keys.length <= RUNTIME_KEY_LIMIT;
+      s.choice.actual = { keys: keys.length, applied, rows: 0 };
+      for (const leaf of leavesOf(s.reduced.plan)) {
+        if (!leaf.fragment.columns.includes(s.reducedColumn.name)) continue;
+        if (!applied) continue;
+        if (keys.length === 0) {
+          leaf.skip = true;
+          continue;
+        }
+        const dialect = dialectFor(leaf.site.engine);
+        const list = keys.map((k) => dialect.literal(s.reducedColumn.type, k)).join(', ');
+        leaf.where = [...leaf.where, `${dialect.quoteIdentifier(s.reducedColumn.name)} IN (${list})`];
+        leaf.sql = accessSql(leaf);
+      }
+    }
+    const second = staged.accesses.filter((a) => reduced.has(a));
+    const counted = new Map<FragmentAccess, number>();
+    const more = await fetchLeaves(
+      second.flatMap((a) => leavesOf(a.plan)),
+      coordinator,
+      reads,
+      (leaf, rows, ms) => {
+        counted.set(leaf, rows);
+        recordLeaf(leaf, rows, ms);
+      },
+    );
+    for (const s of staged.semijoins)
+      if (s.choice.actual) s.choice.actual.rows = leavesOf(s.reduced.plan).reduce((n, l) => n + (counted.get(l) ?? 0), 0);
+    await rebuild(second, more);
+    if (analyze) describeStaged(plan, { ...staged, semijoins: [] }); // the steps again, with the actual figures
+  }
+  const t1 = performance.now();
+  let result: Awaited<ReturnType<Coordinator['run']>>;
+  try {
+    result = await coordinator.run(final);
+  } catch (e) {
+    const m = ((e as Error).message ?? String(e)).replace(/^site coordinator \(duckdb\): query failed: /, '');
+    throw new QueryError(`the coordinator could not run the query: ${m}`, 'EXECUTION');
+  }
+  const t2 = performance.now();
+  if (analyze) plan.timings = { fetch_ms: t1 - t0 - rebuildMs, rebuild_ms: rebuildMs, execute_ms: t2 - t1, total_ms: t2 - t0 };
+  return { columns: result.columns, families: result.families, batches: result.batches };
+}
