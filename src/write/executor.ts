@@ -302,7 +302,12 @@ export class WriteExecutor {
   // ---------------------------------------------------------------- row-by-row machinery
 
   /** Old and new versions of rows: checked, re-placed; moved rows take their derived rows along. */
-  private async applyChanges(relation: Relation, changes: Array<{ old: Row; next: Row }>): Promise<void> {
+  private async applyChanges(
+    relation: Relation,
+    changes: Array<{ old: Row; next: Row }>,
+    /** Where the old rows are, when computed before their parent moved (derived rows). */
+    oldPlacements?: ResolvedFragment[][],
+  ): Promise<void> {
     if (changes.length === 0) return;
     const before = this.router();
     const after = this.router();
@@ -324,8 +329,8 @@ export class WriteExecutor {
     if (moved.length > 0) await this.checkKeysUnique(relation, moved, after);
 
     const plans: Array<{ old: Row; next: Row; from: ResolvedFragment[]; to: ResolvedFragment[] }> = [];
-    for (const c of changes) {
-      const from = await before.placement(relation, c.old);
+    for (const [i, c] of changes.entries()) {
+      const from = oldPlacements?.[i] ?? (await before.placement(relation, c.old));
       const to = await this.placeOrFail(relation, c.next, after);
       plans.push({ ...c, from, to });
     }
@@ -363,6 +368,10 @@ export class WriteExecutor {
       const rows = read.rows.map(
         (vs) => new Map(child.columns.map((c, i) => [c.name, columnValue(child.name, c, vs[i])])) as Row,
       );
+      // Where the children are now: computed before the parent is written (it reads the parent).
+      const router = this.router();
+      const from: ResolvedFragment[][] = [];
+      for (const r of rows) from.push(await router.placement(child, r));
       moves.push(async () => {
         // The parent now has its new content: the children's new placement follows it.
         const nextRows = rows.map((r) => {
@@ -375,6 +384,7 @@ export class WriteExecutor {
         await this.applyChanges(
           child,
           rows.map((r, i) => ({ old: r, next: nextRows[i]! })),
+          from,
         );
       });
     }

@@ -102,6 +102,7 @@ export class Transaction {
   }
 
   async run(statement: ParsedStatement): Promise<StatementResult> {
+    this.inner.assertActive();
     try {
       switch (statement.kind) {
         case 'select': {

@@ -270,7 +270,8 @@ export class DistributedTransaction {
     return all.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   }
 
-  private assertActive(): void {
+  /** Throws unless statements can still run (not failed, not ended). */
+  assertActive(): void {
     if (this.stateValue !== 'active')
       throw new WriteError(
         this.stateValue === 'failed'
