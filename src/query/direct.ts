@@ -11,7 +11,7 @@ import type { Column, ColumnType, Relation } from '../catalog/types.js';
 import { findColumn, sameName } from '../catalog/types.js';
 import { relationScope } from '../design/resolve.js';
 import { dialectFor } from '../engines/dialect-registry.js';
-import { type Predicate, PredicateError, TRUE, predicateFromExpr, renderSql, variablesOf } from '../predicate/index.js';
+import { type Key, type Predicate, PredicateError, TRUE, predicateFromExpr, renderSql, variablesOf } from '../predicate/index.js';
 import type { FragmentAccess, PrunedFragment, ReducedPlan, RelationAccess } from './localize.js';
 
 export interface DirectPart {
@@ -65,12 +65,20 @@ export function planDirect(sql: string, statement: Statement, accesses: Relation
   const read = [...new Set(output.map((c) => c.name))];
   const whereColumns = [...variablesOf(where).values()].map((v) => v.name);
   const parts: DirectPart[] = [];
-  for (const leaf of leaves) {
+  for (const { access: leaf, implied } of leaves) {
     if (leaf.fragment.overlapAllowed) return undefined;
     const stored = new Set(leaf.fragment.columns);
-    if (![...read, ...whereColumns].every((c) => stored.has(c))) return undefined;
+    // A column the fragment does not store may be implied by its predicate (BOOK_ENIT: site = 'ENIT').
+    if (!read.every((c) => stored.has(c) || implied.has(c)) || !whereColumns.every((c) => stored.has(c))) return undefined;
     const dialect = dialectFor(leaf.site.engine);
-    const columns = read.map((c) => dialect.quoteIdentifier(c)).join(', ');
+    const columns = read
+      .map((c) => {
+        if (stored.has(c)) return dialect.quoteIdentifier(c);
+        const key = implied.get(c);
+        const type = findColumn(relation, c)!.type;
+        return `${key === null || key === undefined ? 'NULL' : dialect.literal(type, key)} AS ${dialect.quoteIdentifier(c)}`;
+      })
+      .join(', ');
     const filter = where.kind === 'const' && where.value === true ? '' : ` WHERE ${dialect.renderPredicate(where)}`;
     parts.push({
       site: leaf.site.name,
@@ -162,10 +170,10 @@ function whereOf(where: Expr, sql: string, relation: Relation, qualifiers: strin
 }
 
 /** The fragment reads of a reduced plan made only of unions (horizontal and derived fragments). */
-function unionLeaves(plan: ReducedPlan): FragmentAccess[] | undefined {
+function unionLeaves(plan: ReducedPlan): Array<{ access: FragmentAccess; implied: ReadonlyMap<string, Key | null> }> | undefined {
   switch (plan.kind) {
     case 'fragment':
-      return [plan.access];
+      return [{ access: plan.access, implied: plan.implied }];
     case 'union': {
       const parts = plan.parts.map(unionLeaves);
       return parts.some((p) => p === undefined) ? undefined : parts.flatMap((p) => p!);

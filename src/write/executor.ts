@@ -516,6 +516,7 @@ export class WriteExecutor {
         parent,
         fk.references.columns.map((c) => findColumn(parent, c)!.name),
         values,
+        'exists',
       );
       if (!found)
         throw new WriteError(
@@ -568,6 +569,7 @@ export class WriteExecutor {
         relation,
         pk,
         pk.map((c) => row.get(c)),
+        'exists',
       );
       if (existing) throw duplicateKey(relation, row);
     }
@@ -607,15 +609,14 @@ export class WriteExecutor {
   // ---------------------------------------------------------------- helpers
 
   private router(): Router {
-    return new Router(this.db.resolved, async (relation, columns, values) => {
+    return new Router(this.db.resolved, async (relation, columns, values, readColumns) => {
       const q = (n: string) => PG.quoteIdentifier(n);
       const cond = columns.map((c, i) => `${q(c)} = ${literalFor(findColumn(relation, c)!, values[i])}`).join(' AND ');
-      const r = await this.read(
-        `SELECT ${relation.columns.map((c) => q(c.name)).join(', ')} FROM ${q(relation.name)} WHERE ${cond}`,
-        false,
-      );
+      const r = await this.read(`SELECT ${readColumns.map(q).join(', ')} FROM ${q(relation.name)} WHERE ${cond}`, false);
       const first = r.rows[0];
-      return first ? new Map(relation.columns.map((c, i) => [c.name, columnValue(relation.name, c, first[i])])) : undefined;
+      return first
+        ? new Map(readColumns.map((c, i) => [c, columnValue(relation.name, findColumn(relation, c)!, first[i])]))
+        : undefined;
     });
   }
 

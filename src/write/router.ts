@@ -7,19 +7,25 @@
 import type { Relation } from '../catalog/types.js';
 import { findColumn } from '../catalog/types.js';
 import type { ResolvedDesign, ResolvedFragment, ResolvedRelation } from '../design/resolve.js';
-import { evaluate } from '../predicate/index.js';
+import { evaluate, variablesOf } from '../predicate/index.js';
 import { WriteError } from './errors.js';
 import { keyOf, valueKey } from './values.js';
 
 /** A full row of a relation: column name (as the source spells it) → canonical value. */
 export type Row = Map<string, unknown>;
 
-/** Reads one row of a relation by the values of some columns (a key), inside the transaction. */
-export type RowLookup = (relation: Relation, columns: string[], values: unknown[]) => Promise<Row | undefined>;
+/**
+ * Reads one row of a relation by the values of some columns (a key), inside the transaction:
+ * only `read` columns are needed (the rest may be missing from the returned row).
+ */
+export type RowLookup = (relation: Relation, columns: string[], values: unknown[], read: string[]) => Promise<Row | undefined>;
+
+/** What a looked-up row is for: knowing it exists (key columns suffice), or placing it. */
+export type LookupPurpose = 'exists' | 'placement';
 
 export class Router {
   /** Rows this statement already knows (read, or about to be written), by relation and key. */
-  private readonly known = new Map<string, Row | null>();
+  private readonly known = new Map<string, { row: Row | null; purpose: LookupPurpose }>();
 
   constructor(
     private readonly resolved: ResolvedDesign,
@@ -32,7 +38,7 @@ export class Router {
 
   /** Tells the router a row's new content (an update that moves a parent moves its children). */
   remember(relation: Relation, columns: string[], values: unknown[], row: Row | null): void {
-    this.known.set(`${relation.name}:${columns.join(',')}:${valueKey(values)}`, row);
+    this.known.set(`${relation.name}:${columns.join(',')}:${valueKey(values)}`, { row, purpose: 'placement' });
   }
 
   /** The fragments a row belongs to (possibly none: the caller decides whether that is an error). */
@@ -49,7 +55,7 @@ export class Router {
           placements = await this.parentPlacement(relation, row, f);
           parentPlacements.set(f.parent.fragment, placements);
         }
-        if (!placements || !placements.has(f.parent.fragment)) continue;
+        if (!placements?.has(f.parent.fragment)) continue;
       }
       out.push(f);
     }
@@ -75,11 +81,18 @@ export class Router {
   }
 
   /** A row by key: from what this statement knows, else read from the sites. */
-  async row(relation: Relation, columns: string[], values: unknown[]): Promise<Row | undefined> {
+  async row(
+    relation: Relation,
+    columns: string[],
+    values: unknown[],
+    purpose: LookupPurpose = 'placement',
+  ): Promise<Row | undefined> {
     const cacheKey = `${relation.name}:${columns.join(',')}:${valueKey(values)}`;
-    if (this.known.has(cacheKey)) return this.known.get(cacheKey) ?? undefined;
-    const found = await this.lookup(relation, columns, values);
-    this.known.set(cacheKey, found ?? null);
+    const cached = this.known.get(cacheKey);
+    if (cached && (cached.row === null || cached.purpose === 'placement' || purpose === 'exists')) return cached.row ?? undefined;
+    const read = purpose === 'exists' ? columns : placementReadColumns(this.relationOf(relation), columns);
+    const found = await this.lookup(relation, columns, values, read);
+    this.known.set(cacheKey, { row: found ?? null, purpose });
     return found;
   }
 }
@@ -87,6 +100,19 @@ export class Router {
 /** The row as the predicate logic reads it: variable id (lower-cased column) → key. */
 export function keyRow(relation: Relation, row: Row): Map<string, ReturnType<typeof keyOf>> {
   const out = new Map<string, ReturnType<typeof keyOf>>();
-  for (const c of relation.columns) out.set(c.name.toLowerCase(), keyOf(c, row.get(c.name) ?? null));
+  for (const c of relation.columns) if (row.has(c.name)) out.set(c.name.toLowerCase(), keyOf(c, row.get(c.name)));
   return out;
+}
+
+/**
+ * The columns placing a row needs: those its fragments' own predicates read and the foreign keys
+ * its derived fragments follow (their parents are looked up in turn), with the key.
+ */
+function placementReadColumns(rr: ResolvedRelation, key: string[]): string[] {
+  const out = new Set<string>([...key, ...rr.relation.primaryKey]);
+  for (const f of rr.fragments) {
+    if (f.where) for (const v of variablesOf(f.where).values()) out.add(findColumn(rr.relation, v.name)?.name ?? v.name);
+    if (f.parent) for (const c of f.parent.foreignKey.columns) out.add(findColumn(rr.relation, c)?.name ?? c);
+  }
+  return rr.relation.columns.map((c) => c.name).filter((c) => out.has(c));
 }
