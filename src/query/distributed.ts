@@ -74,6 +74,8 @@ export interface OpenOptions {
   maxSessions?: number;
   /** How long a statement waits for a row lock before failing with a retryable error. Default 5000 ms. */
   lockTimeoutMs?: number;
+  /** In-process DuckDB coordinators, for queries running at the same time (default 4). */
+  coordinators?: number;
   /** Finish two-phase commits a crashed coordinator left in doubt, when the log names any (default true). */
   recover?: boolean;
 }
@@ -132,8 +134,11 @@ export interface ReadContext {
 export class DistributedDatabase {
   private readonly pools = new Map<string, SitePool>();
   private readonly analyses = new Map<ResolvedRelation, RelationAnalysis>();
-  private coordinator?: Promise<Coordinator>;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly coordinators = new Set<Promise<Coordinator>>();
+  private readonly idleCoordinators: Coordinator[] = [];
+  private readonly coordinatorWaiters: Array<(c: Coordinator) => void> = [];
+  private readonly maxCoordinators: number;
+  private closing = false;
 
   private readonly poolOptions: PoolOptions;
   /** The coordinator's two-phase commit decisions, beside the sites. */
@@ -147,6 +152,7 @@ export class DistributedDatabase {
     options: OpenOptions = {},
   ) {
     const lockTimeoutMs = options.lockTimeoutMs ?? 5000;
+    this.maxCoordinators = Math.max(1, options.coordinators ?? 4);
     this.poolOptions = {
       ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
       setup: (c) => sessionSetup(c, lockTimeoutMs),
@@ -233,8 +239,8 @@ export class DistributedDatabase {
     }
     const direct = await this.tryDirect(sql, context);
     if (direct) return direct;
-    return this.exclusive(async () => {
-      const { columns, families, batches, plan } = await this.start(sql, options.analyze ?? false, context);
+    return this.withCoordinator(async (coordinator) => {
+      const { columns, families, batches, plan } = await this.start(sql, options.analyze ?? false, context, coordinator);
       const rows: unknown[][] = [];
       const started = performance.now();
       for await (const batch of batches) rows.push(...batch);
@@ -252,18 +258,14 @@ export class DistributedDatabase {
     return rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]])));
   }
 
-  /** Streams the result in batches; the database serves no other query until the stream ends. */
+  /** Streams the result in batches; one of the coordinators is held until the stream ends. */
   async *stream(sql: string): AsyncIterable<Array<Record<string, unknown>>> {
-    let release!: () => void;
-    const done = new Promise<void>((r) => (release = r));
-    const previous = this.queue;
-    this.queue = previous.then(() => done);
-    await previous.catch(() => {});
+    const coordinator = await this.acquireCoordinator();
     try {
-      const { columns, batches } = await this.start(sql, false, this.pooled);
+      const { columns, batches } = await this.start(sql, false, this.pooled, coordinator);
       for await (const batch of batches) yield batch.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]])));
     } finally {
-      release();
+      this.releaseCoordinator(coordinator);
     }
   }
 
@@ -285,16 +287,47 @@ export class DistributedDatabase {
   }
 
   async close(): Promise<void> {
-    await this.queue.catch(() => {});
+    this.closing = true;
     await Promise.all([...this.pools.values()].map((p) => p.close()));
     await this.decisionLog.close();
-    if (this.coordinator) await (await this.coordinator).close().catch(() => {});
+    await Promise.all([...this.coordinators].map(async (c) => (await c).close().catch(() => {})));
+    this.coordinators.clear();
   }
 
-  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(fn, fn);
-    this.queue = next.catch(() => {});
-    return next;
+  /**
+   * Coordinators (in-process DuckDB instances) are pooled: concurrent queries — many users in a
+   * load test, reads inside transactions — each get their own, up to `maxCoordinators`.
+   */
+  private async withCoordinator<T>(fn: (c: Coordinator) => Promise<T>): Promise<T> {
+    const c = await this.acquireCoordinator();
+    try {
+      return await fn(c);
+    } finally {
+      this.releaseCoordinator(c);
+    }
+  }
+
+  private async acquireCoordinator(): Promise<Coordinator> {
+    const idle = this.idleCoordinators.pop();
+    if (idle) return idle;
+    if (this.coordinators.size < this.maxCoordinators) {
+      const opening = Coordinator.open();
+      this.coordinators.add(opening);
+      try {
+        return await opening;
+      } catch (e) {
+        this.coordinators.delete(opening);
+        throw e;
+      }
+    }
+    return new Promise<Coordinator>((resolve) => this.coordinatorWaiters.push(resolve));
+  }
+
+  private releaseCoordinator(c: Coordinator): void {
+    if (this.closing) return;
+    const waiter = this.coordinatorWaiters.shift();
+    if (waiter) waiter(c);
+    else this.idleCoordinators.push(c);
   }
 
   private plan(sql: string, statement: Statement, lock = false): RelationAccess[] {
@@ -355,6 +388,7 @@ export class DistributedDatabase {
     sql: string,
     analyze: boolean,
     context: ReadContext,
+    coordinator: Coordinator,
   ): Promise<{ columns: string[]; families: Array<string | undefined>; batches: AsyncIterable<unknown[][]>; plan: QueryPlan }> {
     const t0 = performance.now();
     const adapted = adaptForCoordinator(sql);
@@ -363,7 +397,6 @@ export class DistributedDatabase {
     const accesses = this.plan(sql, statement, context.lock ?? false);
     if (!context.lock) applyTopN(sql, statement, accesses);
     const plan = this.describe(sql, accesses);
-    const coordinator = await this.coordinatorReady();
     await coordinator.reset();
 
     // Locked reads fetch the rows themselves (FOR UPDATE cannot lock aggregated groups).
@@ -480,11 +513,6 @@ export class DistributedDatabase {
     const t2 = performance.now();
     if (analyze) plan.timings = { fetch_ms: t1 - t0, rebuild_ms: 0, execute_ms: t2 - t1, total_ms: t2 - t0 };
     return { columns: postgresNames(statement, result.columns), families: result.families, batches: result.batches, plan };
-  }
-
-  private coordinatorReady(): Promise<Coordinator> {
-    this.coordinator ??= Coordinator.open();
-    return this.coordinator;
   }
 
   /** Rows per fragment for the cost model, counted at the sites once and cached beside them (stats.ts). */
