@@ -145,7 +145,7 @@ export function checkNothingLost(before: Map<string, number>, after: Map<string,
       kind: 'nothing-lost',
       name: `nothing lost: ${rel}`,
       ok: a === expected,
-      detail: `${a.toLocaleString('en')} rows ${a === expected ? '=' : '≠'} ${parts.join(' ')} by committed transactions${a === expected ? '' : ` (expected ${expected.toLocaleString('en')})`}`,
+      detail: `${a.toLocaleString('en')} rows ${a === expected ? '=' : '≠'} ${parts.join(' ')}${parts.length > 1 ? ' by committed transactions' : ' (no committed transaction wrote it)'}${a === expected ? '' : ` (expected ${expected.toLocaleString('en')})`}`,
     };
   });
 }

@@ -76,7 +76,10 @@ export interface RunResult {
   ops: number;
   seed: number;
   seconds: number;
+  /** Transactions run (users × ops, unless stopped early). */
   transactions: number;
+  /** Why the run stopped before users × ops transactions. */
+  stopped?: string;
   committed: number;
   refused: number;
   aborted: number;
@@ -162,6 +165,12 @@ function drawParam(workload: Workload, pools: ParamPools, name: string, rng: Ran
     case 'sequence':
       return pools.sequences.get(name)!.next++;
   }
+}
+
+/** An error's first line, with transaction ids and numbers of the moment taken out, so that alike errors count together. */
+export function errorKey(e: unknown): string {
+  const message = (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
+  return message.replace(/\bddbkit_[0-9a-f]+_[0-9a-f]+\b/g, 'ddbkit_…');
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -277,6 +286,7 @@ export async function runWorkload(
   const errors = new Map<string, number>();
   const written = new Map<string, { inserted: number; deleted: number }>();
   let done = 0;
+  let stopped: string | undefined;
 
   const pickTransaction = (rng: Random): Transaction => {
     let x = rng.next() * totalWeight;
@@ -291,7 +301,7 @@ export async function runWorkload(
     const rng = new Random(options.seed * 1_000_003 + index);
     // a little stagger so that 100 users do not all open their first transaction in the same tick
     await sleep(rng.int(0, 5));
-    for (let op = 0; op < options.ops; op++) {
+    for (let op = 0; op < options.ops && stopped === undefined; op++) {
       const t = pickTransaction(rng);
       const s = stats.get(t.name)!;
       const drawn = new Map<string, unknown>();
@@ -327,9 +337,14 @@ export async function runWorkload(
             }
             s.aborted++;
           } else s.errors++;
-          const message = (e as Error)?.message ?? String(e);
-          const key = `${t.name}\u0000${message.split('\n')[0]}`;
+          const key = `${t.name}\u0000${errorKey(e)}`;
           if (errors.has(key) || errors.size < 10) errors.set(key, (errors.get(key) ?? 0) + 1);
+          // A workload that cannot commit anything (a design the transactions cannot run on) stops
+          // early rather than failing the same way users × ops times.
+          const failed = [...stats.values()].reduce((a, x) => a + x.errors + x.aborted, 0);
+          const committed = [...stats.values()].reduce((a, x) => a + x.committed, 0);
+          if (committed === 0 && failed >= Math.max(10, options.users))
+            stopped ??= `every transaction failed (${failed} so far, none committed)`;
           break;
         }
       }
@@ -362,7 +377,8 @@ export async function runWorkload(
     ops: options.ops,
     seed: options.seed,
     seconds,
-    transactions: total,
+    transactions: done,
+    ...(stopped ? { stopped } : {}),
     committed,
     refused: sum('refused'),
     aborted: sum('aborted'),
