@@ -14,6 +14,7 @@ import { UserError } from '../design/errors.js';
 import { type SiteConnector, SiteError, openConnector } from '../engines/connector.js';
 import type { SourceDatabase } from '../engines/source.js';
 import { countLines } from '../engines/values.js';
+import { replicaLinks } from '../replication/plan.js';
 import { setUpReplication } from '../replication/setup.js';
 import { expandEnv } from '../util/secrets.js';
 import type { ValidationReport } from '../validate/report.js';
@@ -90,6 +91,7 @@ export async function deploy(design: Design, source: SourceDatabase, options: De
   const validation = validateDesign(resolved);
   if (!validation.valid && !options.force) throw new DeployRefused(validation);
   const layouts = layoutSites(resolved);
+  replicaLinks(resolved); // async fragments are checked (a primary key each) before any site is touched
   const plan = await planDeployment(resolved, layouts, source);
   const result: DeployResult = { plan, dryRun: Boolean(options.dryRun), loaded: [], views: [], validation };
   if (options.dryRun) return result;

@@ -19,6 +19,7 @@ import {
   type MariaHandle,
   type PgHandle,
   cli,
+  run as exec,
   ensureBuilt,
   serversUnavailableReason,
   startMaria,
@@ -187,7 +188,46 @@ describe.skipIf(unavailable !== undefined)('async replication with real PostgreS
       ]);
       // The outbox was emptied of what every replica applied.
       expect(await maria.sql<{ n: number }>('amaria', 'SELECT count(*) AS n FROM ddbkit_outbox')).toEqual([{ n: 0 }]);
-    });
+    }, 240_000);
+
+    it("the scripts run in the engines' own clients: MariaDB triggers (DELIMITER) capture, PostgreSQL records applied seqs", async () => {
+      const out = path.join(tmp, 'maria-scripts');
+      const r = await run(['scripts', design.file, '--out', out]);
+      expect(r.code).toBe(0);
+      await Promise.all([maria.createDatabase('amaria_script'), pg1.createDatabase('amaria_script')]);
+      const mar = readFileSync(path.join(out, 'MAR_DDB_SCRIPT.sql'), 'utf8');
+      outputs.push(mar);
+      const m = await exec('mariadb', ['-h', '127.0.0.1', '-P', String(maria.port), '-u', 'root', 'amaria_script'], {
+        input: mar,
+      });
+      expect({ code: m.code, stderr: m.stderr }).toEqual({ code: 0, stderr: '' });
+      await maria.sql('amaria_script', "INSERT INTO item_all (id, code, note) VALUES (1, 'x', 'é')");
+      expect(await maria.sql('amaria_script', 'SELECT seq, fragment, op, key_json FROM ddbkit_outbox')).toEqual([
+        { seq: 1, fragment: 'ITEM_ALL', op: 'I', key_json: '{"id": "1"}' },
+      ]);
+      const pgScript = path.join(out, 'PG_DDB_SCRIPT.sql');
+      const p = await exec('psql', [
+        '-X',
+        '-q',
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(pg1.port),
+        '-U',
+        'postgres',
+        '-d',
+        'amaria_script',
+        '-f',
+        pgScript,
+      ]);
+      expect({ code: p.code, stderr: p.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(await pg1.sql('amaria_script', 'SELECT fragment, primary_site, seq FROM ddbkit_applied ORDER BY 1')).toEqual([
+        { fragment: 'ITEM_ALL', primary_site: 'MAR', seq: '0' },
+        { fragment: 'PAIR_ALL', primary_site: 'MAR', seq: '0' },
+      ]);
+    }, 240_000);
 
     it('sync --follow applies new changes as they come, until interrupted', async () => {
       const { spawn } = await import('node:child_process');
@@ -210,7 +250,7 @@ describe.skipIf(unavailable !== undefined)('async replication with real PostgreS
       expect(out).toMatch(/Stopped; 3 changes applied while following/);
       expect(child.exitCode).toBe(0);
       expect(await pg1.sql('amaria', 'SELECT code FROM item_all WHERE id = 7000')).toEqual([{ code: 'followed' }]);
-    });
+    }, 240_000);
   });
 
   describe('PostgreSQL primary → PostgreSQL replicas (logical replication) and a SQLite replica (outbox)', () => {
@@ -269,7 +309,7 @@ describe.skipIf(unavailable !== undefined)('async replication with real PostgreS
         /CREATE PUBLICATION "ddbkit_to_far" FOR TABLE "item_all", "pair_all";/,
       );
       for (const f of readdirSync(out)) outputs.push(readFileSync(path.join(out, f), 'utf8'));
-    });
+    }, 240_000);
 
     it('writes at the primary reach the PostgreSQL replicas by themselves and the SQLite replica by sync', async () => {
       await withSite(design, 'P', async (c) => {
@@ -300,7 +340,7 @@ describe.skipIf(unavailable !== undefined)('async replication with real PostgreS
         ['ITEM_ALL', true],
         ['PAIR_ALL', true],
       ]);
-    });
+    }, 240_000);
 
     it('a paused subscription shows as lag (WAL not confirmed, inactive) and catches up when resumed', async () => {
       await pg2.sql('apg', 'ALTER SUBSCRIPTION ddbkit_from_p DISABLE');
@@ -323,6 +363,6 @@ describe.skipIf(unavailable !== undefined)('async replication with real PostgreS
       await run(['sync', design.file]);
       await waitForLogical();
       expect((await replicasEqualPrimary(design)).filter((x) => !x.same)).toEqual([]);
-    });
+    }, 240_000);
   });
 });

@@ -11,7 +11,9 @@ import type { Io } from '../io.js';
 export function registerStatus(program: Command, io: Io): void {
   program
     .command('status')
-    .description('each site: reachable, engine and version, fragments with row counts; replicas in step or not')
+    .description(
+      "each site: reachable, engine and version, fragments with row counts; replicas in step or not; each async replica's lag",
+    )
     .argument('<design>', 'the design file')
     .option('--json', 'print the status as JSON')
     .option('--sites-dir <dir>', 'where file: site URLs resolve (default: the design file folder)')
