@@ -60,14 +60,19 @@ export class Coordinator {
     return name;
   }
 
+  /**
+   * Appends a site's rows as they arrive. The connection is held for one batch at a time, never
+   * while a site is still computing: several sites' streams (and a slow GROUP BY at one of them)
+   * then overlap instead of queueing behind each other's first row.
+   */
   async load(table: string, columns: Column[], batches: AsyncIterable<unknown[][]>): Promise<number> {
-    return this.lock.run(() =>
-      this.duck.bulkLoad(
-        table,
-        columns.map((c) => ({ name: c.name, type: c.type })),
-        batches,
-      ),
-    );
+    const load = columns.map((c) => ({ name: c.name, type: c.type }));
+    let rows = 0;
+    for await (const batch of batches) {
+      if (batch.length === 0) continue;
+      rows += await this.lock.run(() => this.duck.bulkLoad(table, load, [batch]));
+    }
+    return rows;
   }
 
   /** Rebuilds a global relation (only the columns the query reads) from the fragment tables. */

@@ -32,6 +32,8 @@ export interface SlicePushdown {
   /** The user's query with its FROM/WHERE and aggregates replaced to read the partial groups. */
   rewritten: string;
   partialTable: string;
+  /** Top-N inside the slices: each returns only its first `topN` groups (every group lives in one slice). */
+  topN?: number;
 }
 
 type Node = Record<string, unknown>;
@@ -411,6 +413,11 @@ export function planSlicePushdown(sql: string, statement: Statement, accesses: R
     }
   }
 
+  // Top-N inside the slices: when every group is computed whole in one slice, each slice's first
+  // LIMIT + OFFSET groups in the query's order hold the global ones (see topn.ts); the sort keys
+  // must be group columns or aggregates each site orders exactly as the coordinator does.
+  const sliceOrder = groupsLocal && !block.having ? sliceTopN(block, groups, aggregates, resolveRef, typeOf) : undefined;
+
   // One query per slice (root fragment): its fragment of every horizontal relation, the replicated
   // relations' copy at the same site.
   const slices: SliceQuery[] = [];
@@ -476,9 +483,12 @@ export function planSlicePushdown(sql: string, statement: Statement, accesses: R
     }
     if (sliceEmpty) continue;
     const select: string[] = [];
+    const groupText: string[] = [];
+    const aggregateText = new Map<Aggregate, string>();
     for (const [i, g] of groups.entries()) {
       const c = columnSql(g.item, g.column);
       if (!c) return undefined;
+      groupText.push(c);
       select.push(`${c} AS ${q(`g${i}`)}`);
     }
     for (const a of aggregates) {
@@ -493,8 +503,22 @@ export function planSlicePushdown(sql: string, statement: Statement, accesses: R
       if (!arg || (a.item && !stored(a.item, a.column!))) return undefined;
       const names = a.partials.map((p) => q(`a${p}`));
       if (a.fn === 'avg') select.push(`sum(${arg}) AS ${names[0]}`, `count(${arg}) AS ${names[1]}`);
-      else select.push(`${a.fn}(${a.distinct ? 'DISTINCT ' : ''}${arg}) AS ${names[0]}`);
+      else {
+        aggregateText.set(a, `${a.fn}(${a.distinct ? 'DISTINCT ' : ''}${arg})`);
+        select.push(`${aggregateText.get(a)!} AS ${names[0]}`);
+      }
     }
+    let suffix = '';
+    if (sliceOrder && sliceOrder.keys.every((k) => k.engines(site.engine))) {
+      const order: string[] = [];
+      for (const k of sliceOrder.keys) {
+        const text = k.group !== undefined ? groupText[k.group]! : aggregateText.get(k.aggregate!)!;
+        if (k.group !== undefined && !leafOf(groups[k.group]!.item).fragment.columns.includes(groups[k.group]!.column)) continue; // a constant here
+        if (k.nullable) order.push(`CASE WHEN ${text} IS NULL THEN ${k.nullsFirst ? 0 : 1} ELSE ${k.nullsFirst ? 1 : 0} END`);
+        order.push(`${text}${k.text && dialect.name === 'postgres' ? ' COLLATE "C"' : ''}${k.desc ? ' DESC' : ''}`);
+      }
+      suffix = ` ${order.length ? `ORDER BY ${order.join(', ')} ` : ''}LIMIT ${sliceOrder.limit}`;
+    } // else this slice returns all its groups: still correct
     const tableSql = (item: Item) => `${q(tableName(leafOf(item).fragment))} AS ${q(item.alias)}`;
     const from =
       leftOn.size === 0
@@ -511,7 +535,7 @@ export function planSlicePushdown(sql: string, statement: Statement, accesses: R
     slices.push({
       site,
       fragments: items.map((i) => leafOf(i).fragment.name),
-      sql: `SELECT ${select.join(', ')} FROM ${from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}${groupSql.length ? ` GROUP BY ${groupSql.join(', ')}` : ''}`,
+      sql: `SELECT ${select.join(', ')} FROM ${from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}${groupSql.length ? ` GROUP BY ${groupSql.join(', ')}` : ''}${suffix}`,
     });
   }
 
@@ -570,7 +594,74 @@ export function planSlicePushdown(sql: string, statement: Statement, accesses: R
     rewritten = rewritten.slice(0, s.start) + s.text + rewritten.slice(s.end);
     lastStart = s.start;
   }
-  return { columns, slices, rewritten, partialTable };
+  return { columns, slices, rewritten, partialTable, ...(sliceOrder ? { topN: sliceOrder.limit } : {}) };
+}
+
+interface SliceSortKey {
+  group?: number;
+  aggregate?: Aggregate;
+  desc: boolean;
+  nullsFirst: boolean;
+  nullable: boolean;
+  text: boolean;
+  /** Whether a site of this engine orders the key exactly as the coordinator does. */
+  engines: (engine: string) => boolean;
+}
+
+/** The sort keys and LIMIT + OFFSET of a grouping query whose top-N can run in each slice, if any. */
+function sliceTopN(
+  block: Node,
+  groups: Array<{ item: Item; column: string }>,
+  aggregates: Aggregate[],
+  resolveRef: (r: { table?: { name: string }; name: string }) => { item: Item; column: string } | undefined,
+  typeOf: (item: Item, column: string) => ColumnType,
+): { keys: SliceSortKey[]; limit: number } | undefined {
+  const orderBy = block.orderBy as Array<{ by: Expr; order?: string; nulls?: string }> | undefined;
+  const limitClause = block.limit as
+    { limit?: { type: string; value: unknown }; offset?: { type: string; value: unknown } } | undefined;
+  const int = (e: { type: string; value: unknown } | undefined) =>
+    e?.type === 'integer' && typeof e.value === 'number' && Number.isSafeInteger(e.value) && e.value >= 0 ? e.value : undefined;
+  if (!orderBy?.length || !limitClause?.limit) return undefined;
+  const limit = int(limitClause.limit);
+  const offset = limitClause.offset ? int(limitClause.offset) : 0;
+  if (limit === undefined || offset === undefined || limit + offset > 100_000) return undefined;
+  const columns = block.columns as Array<{ expr: Expr; alias?: { name: string } }>;
+  const exact = new Set(['integer', 'decimal', 'date', 'timestamp', 'timestamptz', 'text']);
+  const alike = (t: ColumnType) => (engine: string) =>
+    exact.has(t.family) && (engine !== 'sqlite' || ['integer', 'text', 'date'].includes(t.family));
+  const keys: SliceSortKey[] = [];
+  for (const item of orderBy) {
+    let e: Expr | undefined = item.by;
+    const ordinal = int(e as { type: string; value: unknown });
+    if (ordinal !== undefined) e = columns[ordinal - 1]?.expr;
+    else if (e.type === 'ref' && !e.table) {
+      const named = columns.filter((c) => c.alias?.name.toLowerCase() === (e as { name: string }).name.toLowerCase());
+      if (named.length > 1) return undefined;
+      if (named.length === 1) e = named[0]!.expr;
+    }
+    if (!e) return undefined;
+    const desc = item.order === 'DESC';
+    const nullsFirst = item.nulls ? item.nulls === 'FIRST' : desc;
+    const aggregate = aggregates.find((a) => a.node === (e as unknown));
+    if (aggregate) {
+      if (aggregate.fn === 'avg') return undefined;
+      if (aggregate.fn === 'count') {
+        keys.push({ aggregate, desc, nullsFirst, nullable: false, text: false, engines: () => true });
+        continue;
+      }
+      const t = aggregate.arithmetic ? aggregate.arithmetic.type : typeOf(aggregate.item!, aggregate.column!);
+      keys.push({ aggregate, desc, nullsFirst, nullable: true, text: t.family === 'text', engines: alike(t) });
+      continue;
+    }
+    if (e.type !== 'ref') return undefined;
+    const r = resolveRef(e);
+    const group = r ? groups.findIndex((g) => g.item === r.item && g.column === r.column) : -1;
+    if (!r || group < 0) return undefined;
+    const t = typeOf(r.item, r.column);
+    const nullable = r.item.relation.columns.find((c) => c.name === r.column)?.nullable ?? true;
+    keys.push({ group, desc, nullsFirst, nullable, text: t.family === 'text', engines: alike(t) });
+  }
+  return { keys, limit: limit + offset };
 }
 
 interface Arithmetic {

@@ -315,6 +315,18 @@ describe('the plan: top-N, semijoins, aggregation below a LEFT JOIN, COUNT(DISTI
     }
   });
 
+  it('top-N inside the slices when every group lives in one slice', async () => {
+    const plan = await dep('ecommerce', 'shipped').db.explain(
+      `SELECT o.order_id, sum(oi.quantity) AS q FROM orders o JOIN order_item oi ON oi.order_id = o.order_id GROUP BY o.order_id ORDER BY q DESC, o.order_id LIMIT 3 OFFSET 1`,
+    );
+    expect(plan.site_queries.length).toBe(3);
+    for (const q of plan.site_queries) expect(q.sql).toMatch(/GROUP BY .o.\..order_id. ORDER BY .* LIMIT 4$/);
+    const spanning = await dep('ecommerce', 'shipped').db.explain(
+      `SELECT oi.product_id, sum(oi.quantity) AS q FROM orders o JOIN order_item oi ON oi.order_id = o.order_id GROUP BY oi.product_id ORDER BY q DESC LIMIT 3`,
+    );
+    for (const q of spanning.site_queries) expect(q.sql).not.toMatch(/LIMIT/);
+  });
+
   it('COUNT(DISTINCT) of a non-slicing column is not split across slices', async () => {
     const plan = await dep('ecommerce', 'shipped').db.explain(
       `SELECT o.status, count(DISTINCT o.customer_id) AS n FROM orders o GROUP BY o.status`,

@@ -570,6 +570,29 @@ export const HAND_QUERIES: HandQuery[] = [
     'slice pushdown with a LEFT JOIN of the derived relation',
     `SELECT o.region, count(*) AS n, count(p.payment_id) AS paid FROM orders o LEFT JOIN payment p ON p.order_id = o.order_id GROUP BY o.region`,
   ),
+  e(
+    'top-N inside the slices: groups ordered by a sum, offset',
+    `SELECT o.order_id, o.status, sum(oi.quantity * oi.unit_price) AS total FROM orders o JOIN order_item oi ON oi.order_id = o.order_id
+      GROUP BY o.order_id, o.status ORDER BY total DESC, o.order_id LIMIT 10 OFFSET 2`,
+    true,
+  ),
+  e(
+    'top-N inside the slices: ordinal, count and a nullable max',
+    `SELECT o.order_id, count(*) AS lines, max(oi.unit_price) AS top FROM orders o JOIN order_item oi ON oi.order_id = o.order_id
+      GROUP BY o.order_id ORDER BY 2 DESC, top, o.order_id LIMIT 15`,
+    true,
+  ),
+  e(
+    'top-N inside the slices: a nullable group column NULLS FIRST',
+    `SELECT o.order_id, o.ship_date, count(*) AS n FROM orders o JOIN payment p ON p.order_id = o.order_id
+      GROUP BY o.order_id, o.ship_date ORDER BY o.ship_date NULLS FIRST, o.order_id DESC LIMIT 8`,
+    true,
+  ),
+  e(
+    'top-N inside the slices: ties (only the sort key selected)',
+    `SELECT count(*) AS n FROM orders o JOIN order_item oi ON oi.order_id = o.order_id GROUP BY o.order_id ORDER BY n DESC LIMIT 5`,
+    true,
+  ),
   l(
     'semijoin with NULL keys (addresses)',
     `SELECT e.nss, s.nce FROM employee e JOIN student s ON s.address = e.address WHERE e.status = 'librarian'`,
