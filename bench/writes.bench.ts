@@ -110,7 +110,19 @@ async function main(): Promise<void> {
   const rounds: Array<{ central: LoadTestReport; distributed: LoadTestReport }> = [];
   for (let round = 1; round <= ROUNDS; round++) {
     console.log(`\n— round ${round}/${ROUNDS}`);
-    const opts = { users: USERS, ops: OPS, seed: SEED, sitesDir: tmp, note: (t: string) => console.log(`  ${t}`) };
+    let shown = performance.now();
+    const opts = {
+      users: USERS,
+      ops: OPS,
+      seed: SEED,
+      sitesDir: tmp,
+      note: (t: string) => console.log(`  ${t}`),
+      onProgress: (done: number, total: number) => {
+        if (performance.now() - shown < 10_000) return;
+        shown = performance.now();
+        console.log(`    … ${fmt(done)}/${fmt(total)} transactions`);
+      },
+    };
     const c = await loadTest(centralFile, workload, opts);
     describeRun('centralized', c);
     const d = await loadTest(distributedFile, workload, opts);
