@@ -448,7 +448,10 @@ export function planSlicePushdown(sql: string, statement: Statement, accesses: R
       const l = chosen.get(item) ?? leaves.get(item)![0]!;
       return { fragment: l.fragment, implied: impliedOf(item.access.plan, l) };
     };
+    const eliminated = new Map<Item, { child: Item; key: Map<string, string> }>();
     const columnSql = (item: Item, column: string): string | undefined => {
+      const parent = eliminated.get(item);
+      if (parent?.key.has(column)) return columnSql(parent.child, parent.key.get(column)!);
       const { fragment, implied } = leafOf(item);
       if (fragment.columns.includes(column)) return `${q(item.alias)}.${q(column)}`;
       if (implied.has(column)) {
@@ -457,8 +460,41 @@ export function planSlicePushdown(sql: string, statement: Statement, accesses: R
       }
       return undefined;
     };
+    // Join elimination: a parent joined only along the foreign key its child's fragment follows,
+    // and read only through constants its fragment implies (o.region) or through that key, adds
+    // nothing to the slice: every child row there has exactly one parent row there (the child's
+    // fragment is the child's rows whose parent is in the parent's fragment).
+    for (const p of items) {
+      if (leftJoined.has(p) || [...leftOn.values()].some((pairs) => pairs.some(([a, b]) => a.item === p || b.item === p)))
+        continue;
+      if (aggregates.some((a) => a.item === p || a.arithmetic?.refs.some((r) => r.item === p))) continue;
+      const pLeaf = leafOf(p);
+      if (singles.some((x) => x.item === p && !universeOf(p).implies(pLeaf.fragment.membership, x.predicate))) continue;
+      const touching = siteJoins.filter(([a, b]) => a.item === p || b.item === p);
+      for (const c of items) {
+        if (c === p || leftJoined.has(c) || eliminated.has(c) || [...eliminated.values()].some((e) => e.child === p)) continue;
+        const link = leafOf(c).fragment.parent;
+        if (!link || link.fragment !== pLeaf.fragment) continue;
+        const key = new Map(link.foreignKey.references.columns.map((rc, i) => [rc, link.foreignKey.columns[i]!] as const));
+        const along = (pair: [{ item: Item; column: string }, { item: Item; column: string }]) => {
+          const [pp, cc] = pair[0].item === p ? pair : [pair[1], pair[0]];
+          return cc.item === c && key.get(pp.column) === cc.column;
+        };
+        if (!touching.every(along)) continue;
+        if (
+          ![...key.keys()].every((rc) =>
+            touching.some((pair) => along(pair) && (pair[0].item === p ? pair[0] : pair[1]).column === rc),
+          )
+        )
+          continue;
+        if (!groups.every((g) => g.item !== p || pLeaf.implied.has(g.column) || key.has(g.column))) continue;
+        eliminated.set(p, { child: c, key });
+        break;
+      }
+    }
     const where: string[] = [];
     for (const [a, b] of siteJoins) {
+      if (eliminated.has(a.item) || eliminated.has(b.item)) continue;
       const x = columnSql(a.item, a.column);
       const y = columnSql(b.item, b.column);
       if (!x || !y) return undefined;
@@ -520,10 +556,11 @@ export function planSlicePushdown(sql: string, statement: Statement, accesses: R
       suffix = ` ${order.length ? `ORDER BY ${order.join(', ')} ` : ''}LIMIT ${sliceOrder.limit}`;
     } // else this slice returns all its groups: still correct
     const tableSql = (item: Item) => `${q(tableName(leafOf(item).fragment))} AS ${q(item.alias)}`;
+    const kept = items.filter((i) => !eliminated.has(i));
     const from =
       leftOn.size === 0
-        ? items.map(tableSql).join(', ')
-        : items
+        ? kept.map(tableSql).join(', ')
+        : kept
             .map((item, i) => {
               const on = leftOn.get(item);
               if (i === 0) return tableSql(item);

@@ -593,6 +593,15 @@ export const HAND_QUERIES: HandQuery[] = [
     `SELECT count(*) AS n FROM orders o JOIN order_item oi ON oi.order_id = o.order_id GROUP BY o.order_id ORDER BY n DESC LIMIT 5`,
     true,
   ),
+  e(
+    'join elimination: the parent only through its implied region and the key',
+    `SELECT o.region, o.order_id, count(*) AS lines, sum(oi.quantity) AS units FROM orders o JOIN order_item oi ON oi.order_id = o.order_id
+      WHERE oi.order_id < 2000 GROUP BY o.region, o.order_id`,
+  ),
+  e(
+    'join elimination with a condition the parent’s fragment implies',
+    `SELECT p.method, count(*) AS n FROM payment p JOIN orders o ON o.order_id = p.order_id WHERE o.region IN ('NBO', 'KSM') GROUP BY p.method`,
+  ),
   l(
     'semijoin with NULL keys (addresses)',
     `SELECT e.nss, s.nce FROM employee e JOIN student s ON s.address = e.address WHERE e.status = 'librarian'`,
