@@ -162,7 +162,7 @@ export class DistributedDatabase {
       pool: (site) => this.pool(site),
       siteIndex: (site) => design.sites.findIndex((s) => s.name === site),
       log: this.decisionLog,
-      gidPrefix: gidPrefix(design.name),
+      gidPrefix: gidPrefix(design.name, this.decisionLog.file),
       decisionTables: new Set(),
     };
   }
@@ -609,9 +609,15 @@ function describePushdown(plan: QueryPlan, pushdown: SlicePushdown): void {
   ];
 }
 
-/** This design's transaction ids start with this (recovery touches only its own). */
-function gidPrefix(designName: string): string {
-  return `ddbkit_${createHash('sha1').update(designName).digest('hex').slice(0, 8)}_`;
+/**
+ * The transaction ids of one decision log start with this: recovery touches only transactions
+ * whose decisions are in its own log. The design's name alone is not enough — two deployments of
+ * one design (a copy beside another, tests) can share a MariaDB server, whose XA RECOVER lists
+ * every database's prepared transactions, and one's recovery would roll back the other's.
+ */
+function gidPrefix(designName: string, logFile: string): string {
+  const hash = createHash('sha1').update(designName).update('\0').update(path.resolve(logFile)).digest('hex');
+  return `ddbkit_${hash.slice(0, 8)}_`;
 }
 
 /** A trailing locking clause: the rows are locked at the sites, the coordinator never sees it. */

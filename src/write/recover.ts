@@ -8,7 +8,7 @@
  */
 import type { Design } from '../design/load.js';
 import type { SitePool } from '../engines/pool.js';
-import { DECISIONS_TABLE } from './transaction.js';
+import { COMMITTING, DECISIONS_TABLE } from './transaction.js';
 import type { DecisionLog, LogRecord } from './txlog.js';
 
 export interface RecoveryAction {
@@ -54,7 +54,21 @@ export async function recover(env: RecoveryEnv): Promise<RecoveryReport> {
       const prepared = (await connector.listPrepared()).filter((p) => p.gid.startsWith(env.gidPrefix));
       for (const p of prepared) {
         const gid = p.gid.replace(/\.\d+$/, '');
-        const record = records.get(gid);
+        let record = records.get(gid);
+        if (COMMITTING.has(gid)) {
+          // This process is committing it right now (its own transaction, not a crashed run).
+          stillInDoubt.add(gid);
+          report.actions.push({
+            site: site.name,
+            gid,
+            action: 'left (its coordinator is still running)',
+            reason: 'this process',
+          });
+          continue;
+        }
+        // It may have been decided since the log was read (this process finished it, a site left
+        // unfinished): read the log again before taking "no decision" for an answer.
+        if (record === undefined || record.state === 'preparing') record = (await env.log.read()).get(gid) ?? record;
         if (record?.pid !== undefined && record.pid !== process.pid && processAlive(record.pid)) {
           stillInDoubt.add(gid);
           report.actions.push({

@@ -21,6 +21,13 @@ import type { DecisionLog } from './txlog.js';
 /** The table a last-resource participant records its commit in (read by `recover`). */
 export const DECISIONS_TABLE = 'ddbkit_decisions';
 
+/**
+ * Transactions of this process inside their two-phase commit (from the first log record to the
+ * last message to the sites): `recover` in this same process must leave them alone — the pid
+ * check that protects other coordinators cannot tell them apart from a crashed run.
+ */
+export const COMMITTING = new Set<string>();
+
 export interface TransactionEnv {
   pool(site: string): SitePool;
   /** The site's position in the design: part of the id the site knows the transaction by. */
@@ -117,7 +124,12 @@ export class DistributedTransaction {
         this.stateValue = 'committed';
         return;
       }
-      await this.twoPhaseCommit(writers, readers);
+      COMMITTING.add(this.gid);
+      try {
+        await this.twoPhaseCommit(writers, readers);
+      } finally {
+        COMMITTING.delete(this.gid);
+      }
     } finally {
       this.releaseAll(sessions);
     }
