@@ -58,6 +58,8 @@ describe.skipIf(unavailable !== undefined)('ddbkit loadtest on PostgreSQL + Mari
   let maria: MariaDbServer;
   let distributed: string;
   let central: string;
+  /** Where the catalog caches, the decision log and the central PGlite go (not in examples/). */
+  let sites: string;
 
   beforeAll(async () => {
     tmp = mkdtempSync(path.join(os.tmpdir(), 'ddbkit-loadtest-'));
@@ -69,22 +71,17 @@ describe.skipIf(unavailable !== undefined)('ddbkit loadtest on PostgreSQL + Mari
     await admin.query('CREATE DATABASE fsegt');
     await admin.end();
     await maria.createDatabase('fst');
-    const example = parseYaml(readFileSync(path.join(LIBRARY, 'design.yaml'), 'utf8')) as Record<string, unknown>;
-    distributed = path.join(tmp, 'library-servers.yaml');
+    // The shipped design on servers, pointed at this test's servers.
+    distributed = path.join(tmp, 'design-servers.yaml');
     writeFileSync(
       distributed,
-      stringifyYaml({
-        ...example,
-        name: 'library-servers',
-        source: path.join(LIBRARY, 'library.sql'),
-        reports: undefined,
-        sites: {
-          ENIT: { engine: 'postgres', url: `postgres://postgres@127.0.0.1:${pg.port}/enit`, decision: true },
-          FST: { engine: 'mariadb', url: maria.urlFor('fst') },
-          FSEGT: { engine: 'postgres', url: `postgres://postgres@127.0.0.1:${pg.port}/fsegt` },
-        },
-      }),
+      readFileSync(path.join(LIBRARY, 'design-servers.yaml'), 'utf8')
+        .replaceAll('127.0.0.1:5432/', `127.0.0.1:${pg.port}/`)
+        .replaceAll('127.0.0.1:3306/', `127.0.0.1:${maria.port}/`)
+        .replace('source: ./library.sql', `source: ${path.join(LIBRARY, 'library.sql')}`)
+        .replace('reports: ./reports.yaml', `reports: ${path.join(LIBRARY, 'reports.yaml')}`),
     );
+    sites = path.join(tmp, 'sites');
     const centralExample = parseYaml(readFileSync(path.join(LIBRARY, 'design-central.yaml'), 'utf8')) as Record<string, unknown>;
     central = path.join(tmp, 'library-central.yaml');
     writeFileSync(central, stringifyYaml({ ...centralExample, source: path.join(LIBRARY, 'library.sql'), reports: undefined }));
@@ -96,7 +93,20 @@ describe.skipIf(unavailable !== undefined)('ddbkit loadtest on PostgreSQL + Mari
   });
 
   it('runs 8 users × 10 borrow/return operations; every invariant holds, nothing lost, replicas identical', async () => {
-    const r = await cli(['loadtest', distributed, '--workload', WORKLOAD, '--users', '8', '--ops', '10', '--format', 'json']);
+    const r = await cli([
+      'loadtest',
+      distributed,
+      '--workload',
+      WORKLOAD,
+      '--users',
+      '8',
+      '--ops',
+      '10',
+      '--format',
+      'json',
+      '--sites-dir',
+      sites,
+    ]);
     expect(r.stderr).toBe('');
     const report = JSON.parse(r.stdout) as ReportJson;
     expect(report.run.transactions).toBe(80);
@@ -115,7 +125,20 @@ describe.skipIf(unavailable !== undefined)('ddbkit loadtest on PostgreSQL + Mari
   });
 
   it('prints the report as a table, starting again from the source data', async () => {
-    const r = await cli(['loadtest', distributed, '--workload', WORKLOAD, '--users', '4', '--ops', '5', '--seed', '3']);
+    const r = await cli([
+      'loadtest',
+      distributed,
+      '--workload',
+      WORKLOAD,
+      '--users',
+      '4',
+      '--ops',
+      '5',
+      '--seed',
+      '3',
+      '--sites-dir',
+      sites,
+    ]);
     expect(r.code).toBe(0);
     // the previous test changed the data: loadtest refilled what differed from the source
     expect(r.stdout).toMatch(/sites brought to the source's data: 0 tables created, [1-9]\d* refilled/);
@@ -133,7 +156,7 @@ describe.skipIf(unavailable !== undefined)('ddbkit loadtest on PostgreSQL + Mari
       'transactions:\n  lose_a_copy:\n    weight: 1\n    steps:\n      - sql: UPDATE book SET stock = stock - 1 WHERE id_book = :book AND stock > 0\n',
     );
     writeFileSync(faulty, text);
-    const r = await cli(['loadtest', distributed, '--workload', faulty, '--users', '4', '--ops', '6']);
+    const r = await cli(['loadtest', distributed, '--workload', faulty, '--users', '4', '--ops', '6', '--sites-dir', sites]);
     expect(r.stdout).toMatch(
       /✗ copies conserved \(stock on the shelves \+ books out = as before\) — copies = before\.copies: copies = \d+, before\.copies = \d+/,
     );
@@ -145,7 +168,7 @@ describe.skipIf(unavailable !== undefined)('ddbkit loadtest on PostgreSQL + Mari
   it('refuses a workload with a mistake, naming the file and line (exit 2)', async () => {
     const bad = path.join(tmp, 'bad.yaml');
     writeFileSync(bad, readFileSync(WORKLOAD, 'utf8').replace('expect: stock > 0', 'expect: stock >> 0'));
-    const r = await cli(['loadtest', distributed, '--workload', bad, '--users', '1', '--ops', '1']);
+    const r = await cli(['loadtest', distributed, '--workload', bad, '--users', '1', '--ops', '1', '--sites-dir', sites]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
       new RegExp(
@@ -170,14 +193,14 @@ describe.skipIf(unavailable !== undefined)('ddbkit loadtest on PostgreSQL + Mari
       '--out',
       out,
       '--sites-dir',
-      path.join(tmp, 'sites-compare'),
+      sites,
     ]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/Comparison\n {2}library-servers +3 sites +[\d.]+ tx\/s/);
+    expect(r.stdout).toMatch(/Comparison\n {2}university-library-servers +3 sites +[\d.]+ tx\/s/);
     expect(r.stdout).toMatch(/library-central +centralized +[\d.]+ tx\/s/);
     const svg = readFileSync(path.join(out, 'loadtest.svg'), 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
-    expect(svg).toContain('library-servers (3 sites)');
+    expect(svg).toContain('university-library-servers (3 sites)');
     expect(svg).toContain('library-central (centralized)');
     expect(svg).toContain('Throughput (committed transactions/s)');
     const html = readFileSync(path.join(out, 'index.html'), 'utf8');
