@@ -44,6 +44,10 @@ export class Coordinator {
   async reset(): Promise<void> {
     this.tableCount = 0;
     await this.lock.run(async () => {
+      const views = await this.duck.query<{ name: string }>(
+        "SELECT view_name AS name FROM duckdb_views() WHERE schema_name = 'main' AND NOT internal",
+      );
+      for (const v of views) await this.duck.execute(`DROP VIEW ${this.q(v.name)}`);
       const tables = await this.duck.query<{ name: string }>(
         "SELECT table_name AS name FROM duckdb_tables() WHERE schema_name = 'main'",
       );
@@ -75,9 +79,12 @@ export class Coordinator {
     return rows;
   }
 
-  /** Rebuilds a global relation (only the columns the query reads) from the fragment tables. */
+  /**
+   * Rebuilds a global relation (only the columns the query reads) from the fragment tables, as a
+   * view: the query reads the fragment tables directly, nothing is copied.
+   */
   async rebuild(relation: Relation, columns: string[], plan: ReducedPlan, tableOf: (access: unknown) => string): Promise<string> {
-    const sql = `CREATE TABLE ${this.q(relation.name)} AS ${rebuildSelect(relation, columns, plan, tableOf, (n) => this.q(n))}`;
+    const sql = `CREATE VIEW ${this.q(relation.name)} AS ${rebuildSelect(relation, columns, plan, tableOf, (n) => this.q(n))}`;
     await this.lock.run(() => this.duck.execute(sql));
     return sql;
   }

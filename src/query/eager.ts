@@ -34,6 +34,8 @@ type Loc = { start: number; end: number };
 const loc = (n: unknown): Loc | undefined => (n as { _location?: Loc } | undefined)?._location;
 const AGGREGATES = new Set(['count', 'sum', 'min', 'max', 'avg']);
 export const EAGER_TABLE = 'ddbkit_eager';
+/** The joined side's queries, parsed once (the parser is most of the planning time); read only. */
+const parsedInner = new Map<string, Statement>();
 
 function walk(node: unknown, visit: (n: Node, parent: Node | undefined) => boolean | void, parent?: Node): void {
   if (typeof node !== 'object' || node === null) return;
@@ -203,11 +205,15 @@ export function planEagerAggregation(
   const innerSql = `SELECT ${select.join(', ')} FROM ${innerFrom.trim()} GROUP BY ${keys
     .map((k) => `${q(k.joined.item.alias)}.${q(k.joined.column)}`)
     .join(', ')}`;
-  let innerStatement: Statement;
-  try {
-    innerStatement = parseQuery(innerSql);
-  } catch {
-    return undefined;
+  let innerStatement = parsedInner.get(innerSql);
+  if (!innerStatement) {
+    try {
+      innerStatement = parseQuery(innerSql);
+    } catch {
+      return undefined;
+    }
+    if (parsedInner.size >= 64) parsedInner.delete(parsedInner.keys().next().value!);
+    parsedInner.set(innerSql, innerStatement);
   }
   const inner = planSlicePushdown(
     innerSql,
