@@ -100,14 +100,16 @@ export function parsePredicate(sql: string, scope: Scope): Predicate {
  * A predicate from an expression already parsed (with location tracking) out of `sql`, e.g. one
  * conjunct of a query's WHERE clause; `sql` is the whole text the locations point into.
  */
-export function predicateFromExpr(expr: Expr, sql: string, scope: Scope): Predicate {
-  return new PredicateParser(sql, scope).predicate(expr);
+export function predicateFromExpr(expr: Expr, sql: string, scope: Scope, params?: readonly unknown[]): Predicate {
+  return new PredicateParser(sql, scope, params).predicate(expr);
 }
 
 class PredicateParser {
   constructor(
     private readonly sql: string,
     private readonly scope: Scope,
+    /** Values of `$1`, `$2`… when the statement was parsed with its parameters unbound. */
+    private readonly params?: readonly unknown[],
   ) {}
 
   private fail(message: string): never {
@@ -276,6 +278,8 @@ class PredicateParser {
         return { kind: 'boolean', value: e.value };
       case 'null':
         return { kind: 'null' };
+      case 'parameter':
+        return this.parameter(e.name, v);
       case 'unary':
         if (e.op === '-' && (e.operand.type === 'integer' || e.operand.type === 'numeric')) {
           return { kind: 'number', text: `-${this.text(e.operand)}` };
@@ -295,5 +299,21 @@ class PredicateParser {
         break;
     }
     return this.fail(`${this.text(e)} is not a literal value (fragment predicates compare columns with constants)`);
+  }
+
+  /** A bound parameter, read as PostgreSQL reads an untyped one: in the type of the column it meets. */
+  private parameter(name: string, v: Variable): Literal {
+    const n = Number(name.slice(1));
+    if (!this.params || !Number.isInteger(n) || n < 1 || n > this.params.length)
+      return this.fail(`parameter ${name} has no value (${this.params?.length ?? 0} given)`);
+    const value = this.params[n - 1];
+    if (value === null || value === undefined) return { kind: 'null' };
+    if (typeof value === 'boolean') return { kind: 'boolean', value };
+    if (typeof value === 'number' || typeof value === 'bigint') return { kind: 'number', text: String(value) };
+    const text = value instanceof Date ? value.toISOString() : String(value);
+    const numeric = v.type.family === 'integer' || v.type.family === 'decimal' || v.type.family === 'float';
+    return numeric && /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(text)
+      ? { kind: 'number', text: text.trim() }
+      : { kind: 'string', text };
   }
 }

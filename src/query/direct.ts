@@ -7,11 +7,22 @@
  * through the full pipeline.
  */
 import type { Expr, SelectFromStatement, Statement } from 'pgsql-ast-parser';
-import type { Column, ColumnType, Relation } from '../catalog/types.js';
-import { findColumn, sameName } from '../catalog/types.js';
+import type { Catalog, Column, ColumnType, Relation } from '../catalog/types.js';
+import { findColumn, findRelation, sameName } from '../catalog/types.js';
+import type { RelationNeeds } from './analyze.js';
 import { relationScope } from '../design/resolve.js';
 import { dialectFor } from '../engines/dialect-registry.js';
-import { type Key, type Predicate, PredicateError, TRUE, predicateFromExpr, renderSql, variablesOf } from '../predicate/index.js';
+import {
+  type Key,
+  type Predicate,
+  PredicateError,
+  domainOf,
+  TRUE,
+  predicateFromExpr,
+  renderSql,
+  variablesOf,
+} from '../predicate/index.js';
+import { keyOfValue } from '../predicate/key-of.js';
 import type { FragmentAccess, PrunedFragment, ReducedPlan, RelationAccess } from './localize.js';
 
 export interface DirectPart {
@@ -28,6 +39,8 @@ export interface DirectPlan {
   project: number[];
   families: string[];
   parts: DirectPart[];
+  /** How the parts' rows become the result: passed on, combined as aggregates, or merged in order. */
+  combine: Combine;
   pruned: PrunedFragment[];
   /** The plan in the shape EXPLAIN prints. */
   plan: {
@@ -39,81 +52,265 @@ export interface DirectPlan {
   };
 }
 
+export type Combine =
+  | { kind: 'concat' }
+  | { kind: 'aggregate'; aggregates: Aggregate[] }
+  | { kind: 'order'; keys: OrderKey[]; limit?: number; offset: number };
+
+export interface Aggregate {
+  fn: 'count' | 'min' | 'max' | 'sum';
+  type: ColumnType;
+}
+
+export interface OrderKey {
+  /** Position in the parts' rows. */
+  index: number;
+  type: ColumnType;
+  descending: boolean;
+  nullsFirst: boolean;
+}
+
 /**
  * `accesses` are the localized, reduced plans of the query's relations (pruning, vertical
  * reduction and the replica choice are the pipeline's); the direct path only adds that the
  * relation's remaining fragments are unioned and that the whole WHERE runs at each site.
  */
-export function planDirect(sql: string, statement: Statement, accesses: RelationAccess[]): DirectPlan | undefined {
-  if (statement.type !== 'select' || accesses.length !== 1) return undefined;
+/** What a direct-path SELECT asks of its one relation, read from the statement alone. */
+export interface DirectQuery {
+  relation: Relation;
+  where: Predicate;
+  /** Columns each site returns (output, then ORDER BY keys); empty for aggregates. */
+  read: string[];
+  output?: Output[];
+  aggregates?: AggregateItem[];
+  order?: Array<{ column: Column; descending: boolean; nullsFirst: boolean }>;
+  limit: { limit?: number; offset: number };
+}
+
+/**
+ * Reads a SELECT for the direct path, or undefined when it needs the coordinator. `params` are
+ * the values of `$1`… when the statement was parsed with its parameters unbound (a template).
+ */
+export function analyzeDirect(
+  sql: string,
+  statement: Statement,
+  catalog: Catalog,
+  params?: readonly unknown[],
+): DirectQuery | undefined {
+  if (!isDirectCandidate(statement)) return undefined;
   const select = statement;
-  if (!isPlain(select)) return undefined;
   const from = select.from![0]!;
   if (from.type !== 'table' || from.join || (from.name.schema && from.name.schema !== 'public')) return undefined;
-  const relation = accesses[0]!.relation.relation;
-  if (!sameName(relation.name, from.name.name)) return undefined;
+  const relation = findRelation(catalog, from.name.name);
+  if (!relation) return undefined;
   const qualifiers = [from.name.alias ?? relation.name];
-
-  const output = selectedColumns(select, relation, qualifiers);
-  if (!output) return undefined;
-  const where = select.where ? whereOf(select.where, sql, relation, qualifiers) : TRUE;
+  const where = select.where ? whereOf(select.where, sql, relation, qualifiers, params) : TRUE;
   if (!where) return undefined;
 
-  const access = accesses[0]!;
+  const aggregates = aggregatesOf(select, relation, qualifiers);
+  const output = aggregates ? undefined : selectedColumns(select, relation, qualifiers);
+  if (!aggregates && !output) return undefined;
+  if (aggregates && (select.orderBy || select.limit)) return undefined;
+  const order = select.orderBy ? orderOf(select, relation, qualifiers, output!) : undefined;
+  if (select.orderBy && !order) return undefined;
+  const limit = select.limit ? limitOf(select, params) : { offset: 0 };
+  if (!limit) return undefined;
+
+  // The columns each site returns: the output's, then ORDER BY's not already there.
+  const read = aggregates ? [] : [...new Set(output!.map((c) => c.name))];
+  for (const o of order ?? []) if (!read.includes(o.column.name)) read.push(o.column.name);
+  return {
+    relation,
+    where,
+    read,
+    limit,
+    ...(output ? { output } : {}),
+    ...(aggregates ? { aggregates } : {}),
+    ...(order ? { order } : {}),
+  };
+}
+
+/** What the direct query needs of its relation, for localization (pruning, replicas). */
+export function needsOf(q: DirectQuery): RelationNeeds {
+  const columns = new Set([...q.read, ...[...variablesOf(q.where).values()].map((v) => v.name)]);
+  for (const a of q.aggregates ?? []) if (a.column) columns.add(a.column.name);
+  return { relation: q.relation, columns, predicate: q.where, references: 1 };
+}
+
+/** The site queries of a direct query over its localized relation, or undefined when it needs the coordinator. */
+export function planDirect(sql: string, q: DirectQuery, access: RelationAccess): DirectPlan | undefined {
+  const { relation, where, read, output, aggregates, order, limit } = q;
   const leaves = unionLeaves(access.plan);
   if (!leaves) return undefined;
-  const read = [...new Set(output.map((c) => c.name))];
   const whereColumns = [...variablesOf(where).values()].map((v) => v.name);
   const parts: DirectPart[] = [];
   for (const { access: leaf, implied } of leaves) {
     if (leaf.fragment.overlapAllowed) return undefined;
     const stored = new Set(leaf.fragment.columns);
+    const aggregated = (aggregates ?? []).flatMap((a) => (a.column ? [a.column.name] : []));
     // A column the fragment does not store may be implied by its predicate (BOOK_ENIT: site = 'ENIT').
-    if (!read.every((c) => stored.has(c) || implied.has(c)) || !whereColumns.every((c) => stored.has(c))) return undefined;
+    if (!read.every((c) => stored.has(c) || implied.has(c)) || !aggregated.every((c) => stored.has(c))) return undefined;
+    if (!whereColumns.every((c) => stored.has(c))) return undefined;
+    if (order && !order.every((o) => stored.has(o.column.name))) return undefined;
     const dialect = dialectFor(leaf.site.engine);
-    const columns = read
-      .map((c) => {
-        if (stored.has(c)) return dialect.quoteIdentifier(c);
-        const key = implied.get(c);
-        const type = findColumn(relation, c)!.type;
-        return `${key === null || key === undefined ? 'NULL' : dialect.literal(type, key)} AS ${dialect.quoteIdentifier(c)}`;
-      })
-      .join(', ');
+    const q = (n: string) => dialect.quoteIdentifier(n);
+    const columns = aggregates
+      ? aggregates.map((a) => (a.column ? `${a.fn.toUpperCase()}(${q(a.column.name)})` : 'COUNT(*)')).join(', ')
+      : read
+          .map((c) => {
+            if (stored.has(c)) return q(c);
+            const key = implied.get(c);
+            const type = findColumn(relation, c)!.type;
+            return `${key === null || key === undefined ? 'NULL' : dialect.literal(type, key)} AS ${q(c)}`;
+          })
+          .join(', ');
     const filter = where.kind === 'const' && where.value === true ? '' : ` WHERE ${dialect.renderPredicate(where)}`;
+    // Every engine places NULLs its own way: sorting on "is null" first gives PostgreSQL's order everywhere.
+    const orderBy = order
+      ? ` ORDER BY ${order
+          .flatMap((o) => {
+            const c = q(o.column.name);
+            const key = `${c}${o.descending ? ' DESC' : ''}`;
+            if (!o.column.nullable) return [key];
+            return [`CASE WHEN ${c} IS NULL THEN ${o.nullsFirst ? '0 ELSE 1' : '1 ELSE 0'} END`, key];
+          })
+          .join(', ')}`
+      : '';
+    const fetch = limit.limit !== undefined ? ` LIMIT ${limit.limit + limit.offset}` : '';
     parts.push({
       site: leaf.site.name,
       fragment: leaf.fragment.name,
-      sql: `SELECT ${columns} FROM ${dialect.quoteIdentifier(leaf.table)}${filter}`,
-      types: read.map((c) => findColumn(relation, c)!.type),
+      sql: `SELECT ${columns} FROM ${q(leaf.table)}${filter}${orderBy}${fetch}`,
+      types: aggregates ? aggregates.map((a) => a.resultType) : read.map((c) => findColumn(relation, c)!.type),
     });
   }
+  const ordered = order !== undefined || limit.limit !== undefined || limit.offset > 0;
+  // LIMIT without ORDER BY over several sites: which rows is the coordinator's business.
+  if (ordered && !order && parts.length > 1) return undefined;
+  const combine: Combine = aggregates
+    ? { kind: 'aggregate', aggregates: aggregates.map((a) => ({ fn: a.fn, type: a.resultType })) }
+    : ordered
+      ? {
+          kind: 'order',
+          keys: (order ?? []).map((o) => ({
+            index: read.indexOf(o.column.name),
+            type: o.column.type,
+            descending: o.descending,
+            nullsFirst: o.nullsFirst,
+          })),
+          ...(limit.limit !== undefined ? { limit: limit.limit } : {}),
+          offset: limit.offset,
+        }
+      : { kind: 'concat' };
+  const columnsRead = aggregates ? aggregates.flatMap((a) => (a.column ? [a.column.name] : [])) : read;
   return {
-    columns: output.map((c) => c.as),
-    project: output.map((c) => read.indexOf(c.name)),
-    families: output.map((c) => c.column.type.family),
+    columns: aggregates ? aggregates.map((a) => a.as) : output!.map((c) => c.as),
+    project: aggregates ? aggregates.map((_, i) => i) : output!.map((c) => read.indexOf(c.name)),
+    families: aggregates ? aggregates.map((a) => a.resultType.family) : output!.map((c) => c.column.type.family),
     parts,
+    combine,
     pruned: access.pruned,
     plan: {
       sql,
       relations: [
-        { relation: relation.name, columns: read, predicate: describe(where), fragments: parts.map((p) => p.fragment) },
+        { relation: relation.name, columns: columnsRead, predicate: describe(where), fragments: parts.map((p) => p.fragment) },
       ],
       site_queries: parts.map((p) => ({ site: p.site, fragments: [p.fragment], sql: p.sql })),
       pruned: access.pruned,
-      coordinator: {
-        engine: 'duckdb',
-        steps: [
-          parts.length === 0
-            ? 'nothing to run: every fragment is pruned, the result is empty'
-            : 'none: the sites’ rows are the result (one relation, no grouping, ordering or joins)',
-        ],
-      },
+      coordinator: { engine: 'duckdb', steps: [describeCombine(combine, parts.length)] },
     },
   };
 }
 
+function describeCombine(combine: Combine, parts: number): string {
+  if (parts === 0) return 'nothing to run: every fragment is pruned, the result is empty';
+  switch (combine.kind) {
+    case 'aggregate':
+      return `none: the sites’ partial aggregates are combined here (${combine.aggregates.map((a) => a.fn).join(', ')})`;
+    case 'order':
+      return `none: the sites’ ordered rows are merged here${combine.limit !== undefined ? `, first ${combine.limit}${combine.offset ? ` after ${combine.offset}` : ''} kept` : ''}`;
+    case 'concat':
+      return 'none: the sites’ rows are the result (one relation, no grouping, ordering or joins)';
+  }
+}
+
+export interface AggregateItem {
+  fn: Aggregate['fn'];
+  column?: Column;
+  as: string;
+  resultType: ColumnType;
+}
+
+const BIGINT: ColumnType = { family: 'integer', sqlType: 'bigint', bits: 64 };
+
+/** Families every engine orders alike (text is left out: collations differ). */
+const ORDERABLE = new Set(['integer', 'decimal', 'float', 'date', 'timestamp', 'timestamptz', 'boolean']);
+
+/** A select list made only of COUNT(*), COUNT/MIN/MAX(column) and SUM(integer column), without GROUP BY. */
+function aggregatesOf(s: SelectFromStatement, relation: Relation, qualifiers: string[]): AggregateItem[] | undefined {
+  const out: AggregateItem[] = [];
+  for (const item of s.columns!) {
+    const e = item.expr;
+    if (e.type !== 'call') return undefined;
+    const fn = e.function.name.toLowerCase();
+    if (e.function.schema || e.distinct || e.filter || e.over || e.orderBy || e.args.length !== 1) return undefined;
+    if (fn !== 'count' && fn !== 'min' && fn !== 'max' && fn !== 'sum') return undefined;
+    const arg = e.args[0]!;
+    if (arg.type !== 'ref' || (arg.table && !qualifiers.some((q) => sameName(q, arg.table!.name)))) return undefined;
+    if (arg.name === '*') {
+      if (fn !== 'count') return undefined;
+      out.push({ fn, as: item.alias?.name ?? 'count', resultType: BIGINT });
+      continue;
+    }
+    const column = findColumn(relation, arg.name);
+    if (!column) return undefined;
+    // Exact decimal sums, and min/max of text (collations differ), stay with the coordinator.
+    if (fn === 'sum' && column.type.family !== 'integer') return undefined;
+    if ((fn === 'min' || fn === 'max') && !ORDERABLE.has(column.type.family)) return undefined;
+    out.push({ fn, column, as: item.alias?.name ?? fn, resultType: fn === 'count' || fn === 'sum' ? BIGINT : column.type });
+  }
+  return out;
+}
+
+function orderOf(
+  s: SelectFromStatement,
+  relation: Relation,
+  qualifiers: string[],
+  output: Output[],
+): Array<{ column: Column; descending: boolean; nullsFirst: boolean }> | undefined {
+  const out: Array<{ column: Column; descending: boolean; nullsFirst: boolean }> = [];
+  for (const o of s.orderBy!) {
+    const e = o.by;
+    if (e.type !== 'ref' || (e.table && !qualifiers.some((q) => sameName(q, e.table!.name)))) return undefined;
+    // An output alias names its column; otherwise a column of the relation.
+    const aliased = e.table ? undefined : output.find((c) => c.as === e.name);
+    const column = aliased?.column ?? findColumn(relation, e.name);
+    if (!column || !ORDERABLE.has(column.type.family)) return undefined;
+    const descending = o.order === 'DESC';
+    out.push({ column, descending, nullsFirst: o.nulls ? o.nulls === 'FIRST' : descending });
+  }
+  return out;
+}
+
+function limitOf(s: SelectFromStatement, params?: readonly unknown[]): { limit?: number; offset: number } | undefined {
+  const l = s.limit!;
+  const n = (e: Expr | undefined | null): number | undefined | null => {
+    if (e === undefined || e === null) return undefined;
+    if (e.type === 'integer' && e.value >= 0) return e.value;
+    if (e.type === 'parameter') {
+      const v = Number(params?.[Number(e.name.slice(1)) - 1]);
+      return Number.isSafeInteger(v) && v >= 0 ? v : null;
+    }
+    return null;
+  };
+  const limit = n(l.limit);
+  const offset = n(l.offset);
+  if (limit === null || offset === null) return undefined;
+  return { ...(limit !== undefined ? { limit } : {}), offset: offset ?? 0 };
+}
+
 /** A cheap first look: could this statement take the direct path at all? */
-export function isDirectCandidate(statement: Statement): boolean {
+export function isDirectCandidate(statement: Statement): statement is SelectFromStatement {
   return statement.type === 'select' && isPlain(statement) && statement.from![0]!.type === 'table' && !statement.from![0]!.join;
 }
 
@@ -124,14 +321,12 @@ function isPlain(s: SelectFromStatement): boolean {
     !s.groupBy &&
     !s.having &&
     !s.distinct &&
-    !s.orderBy &&
-    !s.limit &&
     Array.isArray(s.columns) &&
     s.columns.length > 0
   );
 }
 
-interface Output {
+export interface Output {
   name: string;
   as: string;
   column: Column;
@@ -155,14 +350,25 @@ function selectedColumns(s: SelectFromStatement, relation: Relation, qualifiers:
   return out;
 }
 
-function whereOf(where: Expr, sql: string, relation: Relation, qualifiers: string[]): Predicate | undefined {
+function whereOf(
+  where: Expr,
+  sql: string,
+  relation: Relation,
+  qualifiers: string[],
+  params?: readonly unknown[],
+): Predicate | undefined {
   const scope = relationScope(relation);
   try {
-    return predicateFromExpr(where, sql, {
-      ...scope,
-      resolve: (name, qualifier) =>
-        qualifier && !qualifiers.some((q) => sameName(q, qualifier)) ? undefined : scope.resolve(name, undefined),
-    });
+    return predicateFromExpr(
+      where,
+      sql,
+      {
+        ...scope,
+        resolve: (name, qualifier) =>
+          qualifier && !qualifiers.some((q) => sameName(q, qualifier)) ? undefined : scope.resolve(name, undefined),
+      },
+      params,
+    );
   } catch (e) {
     if (e instanceof PredicateError) return undefined;
     throw e;
@@ -187,4 +393,94 @@ function unionLeaves(plan: ReducedPlan): Array<{ access: FragmentAccess; implied
 
 function describe(p: Predicate): string {
   return p.kind === 'const' ? String(p.value).toUpperCase() : renderSql(p, { column: (v) => v.name });
+}
+/** The result from each part's rows (in the parts' column order), as `plan.combine` says. */
+export function combineRows(plan: DirectPlan, partRows: unknown[][][]): unknown[][] {
+  const project = (r: unknown[]) => plan.project.map((p) => r[p]);
+  const c = plan.combine;
+  switch (c.kind) {
+    case 'concat':
+      return partRows.flat().map(project);
+    case 'aggregate': {
+      const rows = partRows.flat();
+      return [
+        c.aggregates.map((a, i) => {
+          const values = rows.map((r) => r[i]).filter((v) => v !== null && v !== undefined);
+          if (a.fn === 'count' || a.fn === 'sum') {
+            if (a.fn === 'sum' && values.length === 0) return null;
+            const total = values.reduce<bigint>((s, v) => s + BigInt(String(v)), 0n);
+            return Number.isSafeInteger(Number(total)) ? Number(total) : total.toString();
+          }
+          if (values.length === 0) return null;
+          const cmp = compareValues(a.type);
+          return values.reduce((best, v) => ((a.fn === 'min' ? cmp(v, best) < 0 : cmp(v, best) > 0) ? v : best));
+        }),
+      ];
+    }
+    case 'order': {
+      const comparators = c.keys.map((k) => ({ k, cmp: compareValues(k.type) }));
+      const rows = partRows.flat();
+      rows.sort((x, y) => {
+        for (const { k, cmp } of comparators) {
+          const a = x[k.index];
+          const b = y[k.index];
+          const an = a === null || a === undefined;
+          const bn = b === null || b === undefined;
+          if (an || bn) {
+            if (an && bn) continue;
+            return an === k.nullsFirst ? -1 : 1;
+          }
+          const d = cmp(a, b);
+          if (d !== 0) return k.descending ? -d : d;
+        }
+        return 0;
+      });
+      const end = c.limit === undefined ? undefined : c.offset + c.limit;
+      return rows.slice(c.offset, end).map(project);
+    }
+  }
+}
+
+function compareValues(type: ColumnType): (a: unknown, b: unknown) => number {
+  const domain = domainOf(type);
+  return (a, b) => domain.compare(keyOfValue(type, a)!, keyOfValue(type, b)!);
+}
+
+/**
+ * The site queries reading `read` columns of the rows satisfying `where` from a localized
+ * relation, when every remaining fragment is a horizontal piece holding them (no coordinator
+ * needed), else undefined. Used for the write path's key lookups, which never go through SQL text.
+ */
+export function directParts(
+  relation: Relation,
+  access: RelationAccess,
+  read: string[],
+  where: Predicate,
+): DirectPart[] | undefined {
+  const leaves = unionLeaves(access.plan);
+  if (!leaves) return undefined;
+  const whereColumns = [...variablesOf(where).values()].map((v) => v.name);
+  const parts: DirectPart[] = [];
+  for (const { access: leaf, implied } of leaves) {
+    if (leaf.fragment.overlapAllowed) return undefined;
+    const stored = new Set(leaf.fragment.columns);
+    if (!read.every((c) => stored.has(c) || implied.has(c)) || !whereColumns.every((c) => stored.has(c))) return undefined;
+    const dialect = dialectFor(leaf.site.engine);
+    const q = (n: string) => dialect.quoteIdentifier(n);
+    const columns = read
+      .map((c) => {
+        if (stored.has(c)) return q(c);
+        const key = implied.get(c);
+        return `${key === null || key === undefined ? 'NULL' : dialect.literal(findColumn(relation, c)!.type, key)} AS ${q(c)}`;
+      })
+      .join(', ');
+    const filter = where.kind === 'const' && where.value === true ? '' : ` WHERE ${dialect.renderPredicate(where)}`;
+    parts.push({
+      site: leaf.site.name,
+      fragment: leaf.fragment.name,
+      sql: `SELECT ${columns} FROM ${q(leaf.table)}${filter}`,
+      types: read.map((c) => findColumn(relation, c)!.type),
+    });
+  }
+  return parts;
 }

@@ -9,15 +9,15 @@
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Statement } from 'pgsql-ast-parser';
-import type { Catalog, Column } from '../catalog/types.js';
+import type { Catalog, Column, Relation } from '../catalog/types.js';
 import { type Design, decisionSite, loadDesign } from '../design/load.js';
 import { type ResolvedDesign, type ResolvedRelation, resolveDesign } from '../design/resolve.js';
 import { type RelationAnalysis, analyzeRelation } from '../validate/reconstruction.js';
 import { type SiteConnector, SiteError } from '../engines/connector.js';
 import { type PoolOptions, SitePool } from '../engines/pool.js';
 import { openSource } from '../engines/source.js';
-import { renderSql } from '../predicate/index.js';
-import { adaptForCoordinator, analyzeQuery, parseQuery } from './analyze.js';
+import { type Predicate, renderSql, variablesOf } from '../predicate/index.js';
+import { type RelationNeeds, adaptForCoordinator, analyzeQuery, parseQuery } from './analyze.js';
 import { Coordinator } from './coordinator.js';
 import { QueryError } from './errors.js';
 import { createHash } from 'node:crypto';
@@ -28,7 +28,16 @@ import { ScriptRunner, Transaction, parseStatements, selectResult } from '../wri
 import { DistributedTransaction, type TransactionEnv } from '../write/transaction.js';
 import { DecisionLog } from '../write/txlog.js';
 import { bindParams } from '../write/values.js';
-import { type DirectPlan, isDirectCandidate, planDirect } from './direct.js';
+import {
+  type DirectPlan,
+  type DirectQuery,
+  analyzeDirect,
+  combineRows,
+  directParts,
+  isDirectCandidate,
+  needsOf,
+  planDirect,
+} from './direct.js';
 import { type SlicePushdown, planSlicePushdown } from './pushdown.js';
 import { describeStaged, planStaged, runStaged } from './staged.js';
 import { statisticsFor } from './stats.js';
@@ -133,6 +142,8 @@ export interface ReadContext {
 
 export class DistributedDatabase {
   private readonly pools = new Map<string, SitePool>();
+  /** Parsed SELECTs (null: does not parse), by text: templates with `$n` parameters repeat. */
+  private readonly parsed = new Map<string, Statement | null>();
   private readonly analyses = new Map<ResolvedRelation, RelationAnalysis>();
   private readonly coordinators = new Set<Promise<Coordinator>>();
   private readonly idleCoordinators: Coordinator[] = [];
@@ -172,16 +183,17 @@ export class DistributedDatabase {
    * transaction (committed with two-phase commit when it writes to several sites).
    */
   async execute(sql: string, params?: readonly unknown[]): Promise<StatementResult> {
-    const statements = parseStatements(bindParams(sql, params));
+    const statements = parseStatements(sql);
     if (statements.length !== 1) throw new QueryError(`expected one statement, got ${statements.length}`, 'SYNTAX');
     const statement = statements[0]!;
-    if (statement.kind === 'select') return selectResult(await this.query(statement.sql));
+    const bound = params && params.length > 0 ? params : undefined;
+    if (statement.kind === 'select') return selectResult(await this.query(statement.sql, bound ? { params: bound } : {}));
     if (statement.kind !== 'insert' && statement.kind !== 'update' && statement.kind !== 'delete')
       throw new WriteError(
         `${statement.kind.toUpperCase()}: use transaction() or runScript() for transaction control`,
         'transaction',
       );
-    return this.transaction((tx) => tx.run(statement));
+    return this.transaction((tx) => tx.run(statement, bound));
   }
 
   /**
@@ -230,15 +242,20 @@ export class DistributedDatabase {
   }
 
   /** Runs a global SELECT and returns all its rows (arrays, in `columns` order). */
-  async query(sql: string, options: { analyze?: boolean; context?: ReadContext } = {}): Promise<QueryResult> {
+  async query(
+    sql: string,
+    options: { analyze?: boolean; context?: ReadContext; params?: readonly unknown[] } = {},
+  ): Promise<QueryResult> {
     let context = options.context ?? this.pooled;
     const locking = FOR_UPDATE.exec(sql);
     if (locking) {
       sql = sql.slice(0, locking.index);
       context = { ...context, lock: true };
     }
-    const direct = await this.tryDirect(sql, context);
+    const direct = options.analyze ? undefined : await this.tryDirect(sql, context, options.params);
     if (direct) return direct;
+    // The full pipeline reads literal SQL: parameters are bound into the text.
+    if (options.params && options.params.length > 0) sql = bindParams(sql, options.params);
     return this.withCoordinator(async (coordinator) => {
       const { columns, families, batches, plan } = await this.start(sql, options.analyze ?? false, context, coordinator);
       const rows: unknown[][] = [];
@@ -555,42 +572,99 @@ export class DistributedDatabase {
    * site answers its part and the rows are passed on as they are. This is the path of key lookups
    * and of SELECT … FOR UPDATE in check-then-write transactions.
    */
-  private async tryDirect(sql: string, context: ReadContext): Promise<QueryResult | undefined> {
-    const direct = this.directPlan(sql, context.lock ?? false);
+  private async tryDirect(sql: string, context: ReadContext, params?: readonly unknown[]): Promise<QueryResult | undefined> {
+    const direct = this.directPlan(sql, context.lock ?? false, params);
     if (!direct) return undefined;
-    const identity = direct.project.every((p, i) => p === i) && direct.project.length === (direct.parts[0]?.types.length ?? 0);
-    const rows: unknown[][] = [];
-    const bySite = new Map<string, typeof direct.parts>();
-    for (const part of direct.parts) bySite.set(part.site, [...(bySite.get(part.site) ?? []), part]);
+    const partRows: unknown[][][] = direct.parts.map(() => []);
+    const bySite = new Map<string, number[]>();
+    direct.parts.forEach((part, i) => bySite.set(part.site, [...(bySite.get(part.site) ?? []), i]));
     await Promise.all(
-      [...bySite.entries()].map(([site, parts]) =>
+      [...bySite.entries()].map(([site, indexes]) =>
         context.use(site, async (connector) => {
-          for (const part of parts) {
+          for (const i of indexes) {
+            const part = direct.parts[i]!;
             const text = context.lock ? lockedSql(part.sql, connector) : part.sql;
-            for await (const batch of connector.stream(text, 5000, part.types))
-              for (const r of batch) rows.push(identity ? r : direct.project.map((p) => r[p]));
+            for await (const batch of connector.stream(text, 5000, part.types)) for (const r of batch) partRows[i]!.push(r);
           }
         }),
       ),
     );
+    const rows = combineRows(direct, partRows);
     return { columns: direct.columns, families: direct.families, rows, plan: { ...direct.plan } };
   }
 
-  private directPlan(sql: string, lock: boolean): DirectPlan | undefined {
-    let statement: Statement;
-    try {
-      statement = parseQuery(sql);
-    } catch {
-      return undefined; // the full pipeline reports it
+  /**
+   * Rows of one relation by a condition built as a predicate (no SQL text to parse): the write
+   * path's key lookups. Answered from the sites directly when the fragments allow it, otherwise
+   * through the full pipeline.
+   */
+  async lookup(relation: Relation, read: string[], where: Predicate, context: ReadContext): Promise<unknown[][]> {
+    const rr = this.resolved.relations.find((r) => r.relation === relation)!;
+    const needs: RelationNeeds = {
+      relation,
+      columns: new Set([...read, ...[...variablesOf(where).values()].map((v) => v.name)]),
+      predicate: where,
+      references: 1,
+    };
+    const options = context.lock
+      ? { analysis: (x: ResolvedRelation) => this.analysisOf(x) }
+      : { analysis: (x: ResolvedRelation) => this.analysisOf(x), preferSites: [decisionSite(this.design).name] };
+    const access = rr.fragments.length === 0 ? undefined : localize(this.resolved, needs, options);
+    const parts = access ? directParts(relation, access, read, where) : [];
+    if (!parts) {
+      const q = (n: string) => `"${n.replace(/"/g, '""')}"`;
+      const sql = `SELECT ${read.map(q).join(', ')} FROM ${q(relation.name)} WHERE ${renderSql(where, { column: (v) => q(v.name) })}`;
+      return (await this.query(sql, { context })).rows;
     }
-    if (!isDirectCandidate(statement)) return undefined;
-    let accesses: RelationAccess[];
+    const rows: unknown[][] = [];
+    const bySite = new Map<string, typeof parts>();
+    for (const part of parts) bySite.set(part.site, [...(bySite.get(part.site) ?? []), part]);
+    await Promise.all(
+      [...bySite.entries()].map(([site, siteParts]) =>
+        context.use(site, async (connector) => {
+          for (const part of siteParts) {
+            const text = context.lock ? lockedSql(part.sql, connector) : part.sql;
+            for await (const batch of connector.stream(text, 5000, part.types)) for (const r of batch) rows.push(r);
+          }
+        }),
+      ),
+    );
+    return rows;
+  }
+
+  /**
+   * The direct plan of a SELECT, if it has one. `params` are the values of `$1`… in `sql` (a
+   * template): parsed once and cached, a template costs no parsing on later calls.
+   */
+  private directPlan(sql: string, lock: boolean, params?: readonly unknown[]): DirectPlan | undefined {
+    let statement = this.parsed.get(sql);
+    if (statement === undefined) {
+      try {
+        statement = parseQuery(sql);
+      } catch {
+        statement = null; // the full pipeline reports it
+      }
+      if (this.parsed.size >= 2000) this.parsed.delete(this.parsed.keys().next().value!);
+      this.parsed.set(sql, statement);
+    }
+    if (!statement || !isDirectCandidate(statement)) return undefined;
+    let query: DirectQuery | undefined;
     try {
-      accesses = this.plan(sql, statement, lock);
+      query = analyzeDirect(sql, statement, this.resolved.catalog, params);
     } catch {
       return undefined;
     }
-    return planDirect(sql, statement, accesses);
+    if (!query) return undefined;
+    const rr = this.resolved.relations.find((r) => r.relation === query.relation);
+    if (!rr || rr.fragments.length === 0) return undefined;
+    const analysis = (x: ResolvedRelation) => this.analysisOf(x);
+    // Locking reads lock the first listed replica (the primary copy): see plan().
+    const access = localize(
+      this.resolved,
+      needsOf(query),
+      lock ? { analysis } : { analysis, preferSites: [decisionSite(this.design).name] },
+    );
+    return planDirect(sql, query, access);
   }
 
   analysisOf(rr: ResolvedRelation): RelationAnalysis {

@@ -26,6 +26,7 @@ import {
   PredicateError,
   TRUE,
   type Universe,
+  and,
   evaluate,
   parsePredicate,
   predicateFromExpr,
@@ -35,7 +36,7 @@ import type { ReadContext } from '../query/distributed.js';
 import { WriteError, isConstraintViolation } from './errors.js';
 import { type Row, Router, keyRow } from './router.js';
 import type { DistributedTransaction } from './transaction.js';
-import { NOT_CONSTANT, columnValue, constantValue, sqlLiteral, valueKey } from './values.js';
+import { NOT_CONSTANT, bindParams, columnValue, constantValue, keyOf, sqlLiteral, valueKey } from './values.js';
 
 export interface StatementResult {
   command: 'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE' | 'BEGIN' | 'COMMIT' | 'ROLLBACK';
@@ -53,6 +54,7 @@ export interface GlobalReader {
   readonly resolved: ResolvedDesign;
   query(sql: string, options: { context: ReadContext }): Promise<{ columns: string[]; rows: unknown[][] }>;
   analysisOf(rr: ResolvedRelation): { universe: Universe };
+  lookup(relation: Relation, read: string[], where: Predicate, context: ReadContext): Promise<unknown[][]>;
 }
 
 const PG = dialectFor('postgres');
@@ -65,6 +67,8 @@ export class WriteExecutor {
     private readonly tx: DistributedTransaction,
     /** The statement's text: literals are read from it exactly. */
     private readonly sql: string,
+    /** Values of `$1`… when the statement was parsed with its parameters unbound. */
+    private readonly params?: readonly unknown[],
   ) {}
 
   // ---------------------------------------------------------------- INSERT
@@ -102,7 +106,7 @@ export class WriteExecutor {
       const out: unknown[][] = [];
       for (const tuple of source.values) {
         if (tuple.length !== width) throw new WriteError(`INSERT has ${tuple.length} values for ${width} columns`, 'statement');
-        const values = tuple.map((e) => (e.type === 'default' ? DEFAULT : constantValue(e, this.sql)));
+        const values = tuple.map((e) => (e.type === 'default' ? DEFAULT : constantValue(e, this.sql, this.params)));
         const computed = values.map((v, i) => (v === NOT_CONSTANT ? this.text(tuple[i]!) : undefined));
         if (computed.some((c) => c !== undefined)) {
           // Expressions (now(), 2 * 3, …) are evaluated by the query engine, once per tuple.
@@ -216,7 +220,7 @@ export class WriteExecutor {
         // SQLite computes on decimals in binary floating point: exact arithmetic goes row by row there.
         if (s.value.type === 'binary' && s.column.type.family !== 'integer' && f.sites.some((x) => x.engine === 'sqlite'))
           return undefined;
-        const render = renderableExpr(s.value, rr.relation, alias, stored, this.sql);
+        const render = renderableExpr(s.value, rr.relation, alias, stored, this.sql, this.params);
         if (!render) return undefined;
         rendered.push({ column: s.column.name, render });
       }
@@ -356,18 +360,15 @@ export class WriteExecutor {
       if (seen.has(key)) continue;
       seen.add(key);
       const values = fk.references.columns.map((c) => old.get(findColumn(parent, c)!.name));
-      const q = (n: string) => PG.quoteIdentifier(n);
-      const cond = fk.columns.map(
-        (c, i) => `${q(findColumn(child, c)!.name)} = ${literalFor(findColumn(parent, fk.references.columns[i]!)!, values[i])}`,
-      );
-      const read = await this.read(
-        `SELECT ${child.columns.map((c) => q(c.name)).join(', ')} FROM ${q(child.name)} WHERE ${cond.join(' AND ')}`,
+      const found = await this.lookup(
+        child,
+        child.columns.map((c) => c.name),
+        fk.columns.map((c) => findColumn(child, c)!.name),
+        values,
         true,
       );
-      if (read.rows.length === 0) continue;
-      const rows = read.rows.map(
-        (vs) => new Map(child.columns.map((c, i) => [c.name, columnValue(child.name, c, vs[i])])) as Row,
-      );
+      if (found.length === 0) continue;
+      const rows = found.map((vs) => new Map(child.columns.map((c, i) => [c.name, columnValue(child.name, c, vs[i])])) as Row);
       // Where the children are now: computed before the parent is written (it reads the parent).
       const router = this.router();
       const from: ResolvedFragment[][] = [];
@@ -516,7 +517,8 @@ export class WriteExecutor {
         parent,
         fk.references.columns.map((c) => findColumn(parent, c)!.name),
         values,
-        'exists',
+        // A parent that derived fragments follow is read once, with what placing the child needs.
+        this.relationOf(relation).fragments.some((f) => f.parent?.foreignKey === fk) ? 'placement' : 'exists',
       );
       if (!found)
         throw new WriteError(
@@ -529,17 +531,11 @@ export class WriteExecutor {
 
   /** A row still referenced by another relation's foreign key cannot go (NO ACTION, as the source declares by default). */
   private async checkNotReferenced(relation: Relation, row: Row, referencing: ReturnType<typeof referencingKeys>): Promise<void> {
-    const q = (n: string) => PG.quoteIdentifier(n);
     for (const { child, fk } of referencing) {
       const values = fk.references.columns.map((c) => row.get(findColumn(relation, c)!.name));
       if (values.some((v) => v === null || v === undefined)) continue;
-      const cond = fk.columns.map(
-        (c, i) => `${q(findColumn(child, c)!.name)} = ${literalFor(findColumn(relation, fk.references.columns[i]!)!, values[i])}`,
-      );
-      const r = await this.read(
-        `SELECT ${cond.map((_, i) => q(findColumn(child, fk.columns[i]!)!.name)).join(', ')} FROM ${q(child.name)} WHERE ${cond.join(' AND ')}`,
-        false,
-      );
+      const childColumns = fk.columns.map((c) => findColumn(child, c)!.name);
+      const r = { rows: await this.lookup(child, childColumns, childColumns, values, false) };
       if (r.rows.length > 0)
         throw new WriteError(
           `update or delete on ${relation.name} violates foreign key ${fk.name} on ${child.name}: (${fk.references.columns.join(', ')}) = (${values.map(String).join(', ')}) is still referenced from ${child.name}`,
@@ -610,14 +606,27 @@ export class WriteExecutor {
 
   private router(): Router {
     return new Router(this.db.resolved, async (relation, columns, values, readColumns) => {
-      const q = (n: string) => PG.quoteIdentifier(n);
-      const cond = columns.map((c, i) => `${q(c)} = ${literalFor(findColumn(relation, c)!, values[i])}`).join(' AND ');
-      const r = await this.read(`SELECT ${readColumns.map(q).join(', ')} FROM ${q(relation.name)} WHERE ${cond}`, false);
-      const first = r.rows[0];
+      const first = (await this.lookup(relation, readColumns, columns, values, false))[0];
       return first
         ? new Map(readColumns.map((c, i) => [c, columnValue(relation.name, findColumn(relation, c)!, first[i])]))
         : undefined;
     });
+  }
+
+  /** Rows of a relation whose `columns` equal `values`, read inside the transaction without SQL text. */
+  private lookup(relation: Relation, read: string[], columns: string[], values: unknown[], lock: boolean): Promise<unknown[][]> {
+    const scope = relationScope(relation);
+    const where = and(
+      ...columns.map((c, i): Predicate => {
+        const variable = scope.variables.get(findColumn(relation, c)!.name)!;
+        const key = keyOf(variable, values[i]);
+        return key === null
+          ? { kind: 'isNull', variable, negated: false }
+          : { kind: 'compare', variable, op: '=', value: key, exact: true };
+      }),
+    );
+    const tx = this.tx;
+    return this.db.lookup(relation, read, where, { use: async (site, fn) => fn(await tx.session(site, false)), lock });
   }
 
   /** A global SELECT inside the transaction (its sessions see its own writes; `lock` takes row locks). */
@@ -647,24 +656,33 @@ export class WriteExecutor {
   private predicate(where: Expr, relation: Relation, alias: string): Predicate | undefined {
     const scope = relationScope(relation);
     try {
-      return predicateFromExpr(where, this.sql, {
-        ...scope,
-        resolve: (name, qualifier) =>
-          qualifier && !sameName(qualifier, alias) && !sameName(qualifier, relation.name)
-            ? undefined
-            : scope.resolve(name, undefined),
-      });
+      return predicateFromExpr(
+        where,
+        this.sql,
+        {
+          ...scope,
+          resolve: (name, qualifier) =>
+            qualifier && !sameName(qualifier, alias) && !sameName(qualifier, relation.name)
+              ? undefined
+              : scope.resolve(name, undefined),
+        },
+        this.params,
+      );
     } catch (e) {
       if (e instanceof PredicateError) return undefined;
       throw e;
     }
   }
 
-  /** An expression's text as written (the statement is PostgreSQL-flavoured, as global queries are). */
+  /**
+   * An expression's text as written (the statement is PostgreSQL-flavoured, as global queries
+   * are), with the statement's parameters bound into it.
+   */
   private text(expr: Expr): string {
     const loc = (expr as { _location?: { start: number; end: number } })._location;
     if (!loc) throw unsupported(`expression of type ${expr.type}`);
-    return this.sql.slice(loc.start, loc.end);
+    const text = this.sql.slice(loc.start, loc.end);
+    return this.params && this.params.length > 0 ? bindParams(text, this.params) : text;
   }
 
   private result(
@@ -729,10 +747,6 @@ function keyCondition(d: Dialect, relation: Relation, row: Row): string {
     .join(' AND ');
 }
 
-function literalFor(column: Column, value: unknown): string {
-  return sqlLiteral(PG, column, value);
-}
-
 function sameFragments(a: ResolvedFragment[], b: ResolvedFragment[]): boolean {
   return a.length === b.length && a.every((f) => b.includes(f));
 }
@@ -774,13 +788,13 @@ function keyDecidesPlacement(rr: ResolvedRelation, resolved: ResolvedDesign): bo
   for (const f of rr.fragments) {
     for (const v of variablesOf(f.where ?? TRUE).values()) if (!pk.has(v.id)) return false;
     if (f.parent) {
+      // Rows with the same key share the foreign key, hence the one parent row, hence its place.
       const fk = f.parent.foreignKey;
       if (!fk.columns.every((c) => pk.has(c.toLowerCase()))) return false;
       const parent = resolved.relations.find((r) => r.relation === f.parent!.fragment.relation)!;
       const parentPk = new Set(parent.relation.primaryKey.map((c) => c.toLowerCase()));
       if (fk.references.columns.length !== parentPk.size || !fk.references.columns.every((c) => parentPk.has(c.toLowerCase())))
         return false;
-      if (!keyDecidesPlacement(parent, resolved)) return false;
     }
   }
   return true;
@@ -796,8 +810,18 @@ function renderableExpr(
   alias: string,
   stored: Set<string>,
   sql: string,
+  params?: readonly unknown[],
 ): ((d: Dialect) => string) | undefined {
   switch (expr.type) {
+    case 'parameter': {
+      const v = constantValue(expr, sql, params);
+      if (v === null) return () => 'NULL';
+      if (typeof v === 'boolean') return () => (v ? 'TRUE' : 'FALSE');
+      const text = String(v);
+      if (/^[+-]?(\d+\.?\d*|\.\d+)$/.test(text)) return () => `(${text})`;
+      const column: Column = { name: 'value', type: { family: 'text', sqlType: 'text' }, nullable: true };
+      return (d) => sqlLiteral(d, column, text);
+    }
     case 'ref': {
       if (expr.table && !sameName(expr.table.name, alias) && !sameName(expr.table.name, relation.name)) return undefined;
       const c = findColumn(relation, expr.name);
@@ -806,7 +830,7 @@ function renderableExpr(
     }
     case 'integer':
     case 'numeric': {
-      const v = constantValue(expr, sql);
+      const v = constantValue(expr, sql, params);
       return typeof v === 'string' ? () => v : undefined;
     }
     case 'string': {
@@ -817,19 +841,19 @@ function renderableExpr(
       return () => 'NULL';
     case 'unary': {
       if (expr.op !== '-') return undefined;
-      const inner = renderableExpr(expr.operand, relation, alias, stored, sql);
+      const inner = renderableExpr(expr.operand, relation, alias, stored, sql, params);
       return inner ? (d) => `(-${inner(d)})` : undefined;
     }
     case 'binary': {
       if (expr.op !== '+' && expr.op !== '-' && expr.op !== '*') return undefined;
-      const l = renderableExpr(expr.left, relation, alias, stored, sql);
-      const r = renderableExpr(expr.right, relation, alias, stored, sql);
+      const l = renderableExpr(expr.left, relation, alias, stored, sql, params);
+      const r = renderableExpr(expr.right, relation, alias, stored, sql, params);
       return l && r ? (d) => `(${l(d)} ${expr.op} ${r(d)})` : undefined;
     }
     case 'call': {
       const name = expr.function.name.toLowerCase();
       if (expr.function.schema || !['coalesce', 'abs', 'lower', 'upper'].includes(name)) return undefined;
-      const args = expr.args.map((a) => renderableExpr(a, relation, alias, stored, sql));
+      const args = expr.args.map((a) => renderableExpr(a, relation, alias, stored, sql, params));
       if (args.some((a) => !a)) return undefined;
       return (d) => `${name.toUpperCase()}(${args.map((a) => a!(d)).join(', ')})`;
     }

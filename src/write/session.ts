@@ -9,7 +9,6 @@ import { QueryError } from '../query/errors.js';
 import { WriteError } from './errors.js';
 import { type GlobalReader, type StatementResult, WriteExecutor } from './executor.js';
 import type { DistributedTransaction } from './transaction.js';
-import { bindParams } from './values.js';
 
 export type { StatementResult } from './executor.js';
 
@@ -24,6 +23,18 @@ export interface ParsedStatement {
 
 /** Splits a script into statements (with their own text) and tells what each is. */
 export function parseStatements(sql: string): ParsedStatement[] {
+  const cached = PARSED.get(sql);
+  if (cached) return cached;
+  const parsed = parseUncached(sql);
+  // Statements repeat (a load test, a script in a loop): parsing is the costly part of planning.
+  if (PARSED.size >= 2000) PARSED.delete(PARSED.keys().next().value!);
+  PARSED.set(sql, parsed);
+  return parsed;
+}
+
+const PARSED = new Map<string, ParsedStatement[]>();
+
+function parseUncached(sql: string): ParsedStatement[] {
   let statements: Statement[];
   try {
     statements = parse(sql, { locationTracking: true });
@@ -37,6 +48,11 @@ export function parseStatements(sql: string): ParsedStatement[] {
   }
   // A statement's text runs to the next one's start (the parser's end location can stop short).
   const starts = statements.map((ast) => (ast as { _location?: { start: number } })._location?.start ?? 0);
+  if (statements.length === 1) {
+    // One statement: its locations already count from the start of `sql`, which stays its text.
+    const ast = statements[0]!;
+    return [{ kind: kindOf(ast), sql: sql.replace(/[\s;]+$/, ''), ast }];
+  }
   return statements.map((ast, i) => {
     const text = sql
       .slice(statements.length === 1 ? 0 : starts[i], i + 1 < statements.length ? starts[i + 1] : sql.length)
@@ -79,7 +95,10 @@ function kindOf(ast: Statement): StatementKind {
 }
 
 export interface QueryRunner extends GlobalReader {
-  query(sql: string, options: { context?: ReadContext }): Promise<{ columns: string[]; rows: unknown[][] }>;
+  query(
+    sql: string,
+    options: { context?: ReadContext; params?: readonly unknown[] },
+  ): Promise<{ columns: string[]; rows: unknown[][] }>;
 }
 
 /** A transaction as the caller sees it: statements with optional $n parameters. */
@@ -94,29 +113,33 @@ export class Transaction {
   }
 
   /** Runs one statement inside the transaction; an error leaves the transaction only able to roll back. */
+  /**
+   * Runs one statement inside the transaction; an error leaves the transaction only able to roll
+   * back. With `params`, the statement is a template (`$1`…) parsed once for every call.
+   */
   async query(sql: string, params?: readonly unknown[]): Promise<StatementResult> {
-    const bound = bindParams(sql, params);
-    const statements = parseStatements(bound);
+    const statements = parseStatements(sql);
     if (statements.length !== 1) throw new QueryError(`expected one statement, got ${statements.length}`, 'SYNTAX');
-    return this.run(statements[0]!);
+    return this.run(statements[0]!, params);
   }
 
-  async run(statement: ParsedStatement): Promise<StatementResult> {
+  async run(statement: ParsedStatement, params?: readonly unknown[]): Promise<StatementResult> {
     this.inner.assertActive();
+    const bound = params && params.length > 0 ? params : undefined;
     try {
       switch (statement.kind) {
         case 'select': {
           const tx = this.inner;
           const context: ReadContext = { use: async (site, fn) => fn(await tx.session(site, false)) };
-          const r = await this.db.query(statement.sql, { context });
+          const r = await this.db.query(statement.sql, { context, ...(bound ? { params: bound } : {}) });
           return selectResult(r);
         }
         case 'insert':
-          return await new WriteExecutor(this.db, this.inner, statement.sql).insert(statement.ast as never);
+          return await new WriteExecutor(this.db, this.inner, statement.sql, bound).insert(statement.ast as never);
         case 'update':
-          return await new WriteExecutor(this.db, this.inner, statement.sql).update(statement.ast as never);
+          return await new WriteExecutor(this.db, this.inner, statement.sql, bound).update(statement.ast as never);
         case 'delete':
-          return await new WriteExecutor(this.db, this.inner, statement.sql).delete(statement.ast as never);
+          return await new WriteExecutor(this.db, this.inner, statement.sql, bound).delete(statement.ast as never);
         default:
           throw new WriteError(
             `${statement.kind.toUpperCase()} inside a transaction: end it with COMMIT or ROLLBACK first`,

@@ -7,7 +7,8 @@ import type { Expr } from 'pgsql-ast-parser';
 import type { Column, ColumnType } from '../catalog/types.js';
 import type { Dialect } from '../engines/dialect.js';
 import { canonicalValue, valueTypeOf } from '../engines/values.js';
-import { type Key, domainOf } from '../predicate/index.js';
+import type { Key } from '../predicate/index.js';
+import { InexactValueError, keyOfValue } from '../predicate/key-of.js';
 import { WriteError } from './errors.js';
 
 /**
@@ -84,10 +85,12 @@ export const NOT_CONSTANT = Symbol('not constant');
  * The value of a constant expression (literal, NULL, a signed number, a cast of a literal),
  * read from the statement text so that numbers keep every digit; NOT_CONSTANT otherwise.
  */
-export function constantValue(expr: Expr, sql: string): unknown {
+export function constantValue(expr: Expr, sql: string, params?: readonly unknown[]): unknown {
   switch (expr.type) {
     case 'null':
       return null;
+    case 'parameter':
+      return paramValue(expr.name, params);
     case 'boolean':
       return expr.value;
     case 'string':
@@ -97,18 +100,34 @@ export function constantValue(expr: Expr, sql: string): unknown {
       return numberText(expr, sql);
     case 'unary':
       if (expr.op === '-' || expr.op === '+') {
-        const inner = constantValue(expr.operand, sql);
+        const inner = constantValue(expr.operand, sql, params);
         if (typeof inner !== 'string' || !/^[\d.eE+-]+$/.test(inner)) return NOT_CONSTANT;
         return expr.op === '-' ? (inner.startsWith('-') ? inner.slice(1) : `-${inner}`) : inner;
       }
       return NOT_CONSTANT;
     case 'cast': {
-      const inner = constantValue(expr.operand, sql);
+      const inner = constantValue(expr.operand, sql, params);
       return inner === NOT_CONSTANT ? NOT_CONSTANT : inner;
     }
     default:
       return NOT_CONSTANT;
   }
+}
+
+/** The value of `$n` (numbers as their text, as literals are read). */
+export function paramValue(name: string, params: readonly unknown[] | undefined): unknown {
+  const n = Number(name.slice(1));
+  if (!params || !Number.isInteger(n) || n < 1 || n > params.length)
+    throw new WriteError(`parameter ${name} has no value (${params?.length ?? 0} given)`, 'statement');
+  const v = params[n - 1];
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new WriteError(`parameter ${name}: ${v} is not a finite number`, 'statement');
+    return String(v);
+  }
+  if (typeof v === 'bigint') return v.toString();
+  if (v instanceof Date) return v.toISOString();
+  return v;
 }
 
 /** A number literal's text: the parser gives a JS number, which would lose digits of a decimal. */
@@ -151,20 +170,12 @@ export function columnValue(relation: string, column: Column, value: unknown): u
 
 /** The predicate logic's key of a canonical value (for evaluating fragment predicates and CHECKs). */
 export function keyOf(column: { name: string; type: ColumnType }, value: unknown): Key | null {
-  if (value === null || value === undefined) return null;
-  const domain = domainOf(column.type);
-  const family = column.type.family;
-  let k;
-  if (family === 'integer' || family === 'decimal' || family === 'float') {
-    k = domain.fromLiteral({ kind: 'number', text: String(value) });
-  } else if (family === 'boolean') {
-    k = domain.fromLiteral({ kind: 'boolean', value: value === true || value === 't' || value === 'true' || value === 1 });
-  } else {
-    k = domain.fromLiteral({ kind: 'string', text: String(value) });
+  try {
+    return keyOfValue(column.type, value, column.name);
+  } catch (e) {
+    if (e instanceof InexactValueError) throw new WriteError(e.message, 'statement');
+    throw e;
   }
-  if (!k.exact)
-    throw new WriteError(`column ${column.name} (${column.type.sqlType}) cannot hold ${String(value)} exactly`, 'statement');
-  return k.key;
 }
 
 /** A value spelled for a site's engine. */
