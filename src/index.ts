@@ -16,4 +16,7 @@ export { verifyDeployment, type VerificationReport } from './deploy/verify.js';
 export { deploymentStatus } from './deploy/status.js';
 export { openDistributed, DistributedDatabase, type QueryPlan, type QueryResult } from './query/distributed.js';
 export { QueryError } from './query/errors.js';
+export { WriteError, isRetryable } from './write/errors.js';
+export type { StatementResult, Transaction } from './write/session.js';
+export type { RecoveryReport } from './write/recover.js';
 export * as predicates from './predicate/index.js';
