@@ -84,6 +84,8 @@ describe.skipIf(unavailable !== undefined)('write faults on real PostgreSQL + Ma
   const stop: Array<() => Promise<void>> = [];
   const dbs: DistributedDatabase[] = [];
   const timings: string[] = [];
+  /** Folders of library deployments (design, SQLite sites, decision log), removed at the end. */
+  const deployments: string[] = [];
 
   beforeAll(async () => {
     const t0 = performance.now();
@@ -115,9 +117,16 @@ describe.skipIf(unavailable !== undefined)('write faults on real PostgreSQL + Ma
     for (const db of dbs) await db.close().catch(() => {});
     for (const s of stop) await s().catch(() => {});
     if (tmp) rmSync(tmp, { recursive: true, force: true });
+    for (const d of deployments) rmSync(d, { recursive: true, force: true });
     delete process.env[MARIA_PW_VAR];
     console.log(`\nwrite fault timings:\n  ${timings.join('\n  ')}\n`);
   });
+
+  async function deployed(...args: Parameters<typeof deployLibrary>): Promise<LibraryDeployment> {
+    const d = await deployLibrary(...args);
+    deployments.push(d.dir);
+    return d;
+  }
 
   async function open(designFile: string, options: Parameters<typeof openDistributed>[1] = {}): Promise<DistributedDatabase> {
     const db = await openDistributed(designFile, options);
@@ -254,7 +263,7 @@ describe.skipIf(unavailable !== undefined)('write faults on real PostgreSQL + Ma
       it(
         label,
         async () => {
-          const d = await timed(`deploy library (FSEGT ${c.fsegt})`, () => deployLibrary(pg, maria, library, { fsegt: c.fsegt }));
+          const d = await timed(`deploy library (FSEGT ${c.fsegt})`, () => deployed(pg, maria, library, { fsegt: c.fsegt }));
           const p = await probeFor(d);
           const before = await libraryState(d, c.fsegt, p);
           // The replicas agree before anything happens.
@@ -352,7 +361,7 @@ describe.skipIf(unavailable !== undefined)('write faults on real PostgreSQL + Ma
   // ─── 2. A participant dies before PREPARE ──────────────────────────────────────────────────
 
   it('a MariaDB participant SIGKILLed before COMMIT: the commit fails naming FST, the PostgreSQL sites are rolled back, nothing prepared', async () => {
-    const d = await timed('deploy library (FST on a MariaDB of its own)', () => deployLibrary(pg, victimMaria, library));
+    const d = await timed('deploy library (FST on a MariaDB of its own)', () => deployed(pg, victimMaria, library));
     const p = await probeFor(d);
     const bibBefore = await pg.sql(d.databases.enit, `SELECT ${BIB.join(', ')} FROM student_bib`);
     const segBefore = await pg.sql(d.databases.fsegt, `SELECT ${BIB.join(', ')} FROM student_bib`);
@@ -774,8 +783,8 @@ describe.skipIf(unavailable !== undefined)('write faults on real PostgreSQL + Ma
   }, 300_000);
 
   it('two deployments of one design sharing a MariaDB server: recovering one leaves the other’s in-doubt transaction alone', async () => {
-    const x = await timed('deploy library (x)', () => deployLibrary(pg, maria, library));
-    const y = await timed('deploy library (y, same servers)', () => deployLibrary(pg, maria, library));
+    const x = await timed('deploy library (x)', () => deployed(pg, maria, library));
+    const y = await timed('deploy library (y, same servers)', () => deployed(pg, maria, library));
     const p = await probeFor(x);
     const script = path.join(x.dir, 'crash.sql');
     writeFileSync(script, scriptFor(p));
