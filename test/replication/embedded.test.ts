@@ -135,6 +135,45 @@ for (const [primary, replicas] of [
       ]);
     });
 
+    it.runIf((replicas as readonly string[]).includes('LITE'))(
+      'a change the replica refuses stops sync with nothing half-applied; the next sync applies each change once',
+      async () => {
+        const lite = 'LITE'; // the SQLite replica is given a trigger that refuses a value
+        await withSite(design, lite, (c) =>
+          c.execute(
+            `CREATE TRIGGER boom BEFORE INSERT ON item_all WHEN NEW.code = 'boom' BEGIN SELECT RAISE(ABORT, 'refused here'); END`,
+          ),
+        );
+        await withSite(design, primary, async (c) => {
+          await c.execute(`INSERT INTO item_all (id, code) VALUES (9001, 'fine')`);
+          await c.execute(`INSERT INTO item_all (id, code) VALUES (9002, 'boom')`);
+          await c.execute(`INSERT INTO item_all (id, code) VALUES (9003, 'fine too')`);
+        });
+        let connectors = await openSites(resolved, design.dir);
+        try {
+          await expect(syncReplicas(resolved, connectors, { batchSize: 1 })).rejects.toThrow(
+            /site LITE \(sqlite\).*refused here/,
+          );
+          const lag = await replicationLag(resolved, connectors);
+          expect(lag.filter((l) => l.fragment === 'ITEM_ALL').map((l) => [l.replica, l.changes])).toEqual(
+            replicas.map((r) => [r, r === lite ? 2 : 3]),
+          );
+          expect(await connectors.get(lite)!.query('SELECT id FROM item_all WHERE id > 9000')).toEqual([{ id: 9001 }]);
+        } finally {
+          await closeAll(connectors);
+        }
+        await withSite(design, lite, (c) => c.execute('DROP TRIGGER boom'));
+        connectors = await openSites(resolved, design.dir);
+        try {
+          const again = await syncReplicas(resolved, connectors);
+          expect(again.pairs.map((p) => [p.replica, p.changes])).toEqual(replicas.map((r) => [r, r === lite ? 2 : 3]));
+          await expectReplicasEqualPrimary(resolved, connectors);
+        } finally {
+          await closeAll(connectors);
+        }
+      },
+    );
+
     it('re-running deploy keeps the replication state', async () => {
       // Writes at the primary make it differ from the source: deploy refills it (and its replicas) from the source.
       const source = await openSource(design.source, design.dir);

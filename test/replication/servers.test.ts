@@ -163,7 +163,7 @@ describe.skipIf(unavailable !== undefined)('async replication with real PostgreS
       ]);
       for (const l of item.lag!) expect(l.seconds).toBeGreaterThanOrEqual(0);
       const text = await run(['status', design.file]);
-      expect(text.stdout).toMatch(/PG ← MAR \(outbox, applied by ddbkit sync\): lag 6 changes, oldest \d+\.\d s old/);
+      expect(text.stdout).toMatch(/PG ← MAR \(outbox, applied by ddbkit sync\): lag 6 changes, the oldest \d+\.\d s old/);
 
       const s1 = await run(['sync', design.file]);
       expect(s1.stderr).toBe('');

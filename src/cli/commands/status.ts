@@ -57,5 +57,6 @@ export function formatLag(l: ReplicaLag): string {
   const seconds = l.seconds === null ? 'unknown' : `${l.seconds.toFixed(1)} s`;
   if (l.mechanism === 'logical')
     return `${who} (PostgreSQL logical replication, ${l.state}): ${l.bytes} bytes of WAL not yet confirmed, replay lag ${seconds}`;
-  return `${who} (outbox, applied by ddbkit sync): lag ${l.changes} change${l.changes === 1 ? '' : 's'}, oldest ${seconds} old`;
+  const oldest = l.changes ? `, the oldest ${seconds} old` : '';
+  return `${who} (outbox, applied by ddbkit sync): lag ${l.changes} change${l.changes === 1 ? '' : 's'}${oldest}`;
 }
