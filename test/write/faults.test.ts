@@ -10,7 +10,8 @@
  * 3. A replica of a `replication: sync` fragment is unreachable (its own PostgreSQL server, stopped
  *    after deploy): the UPDATE fails naming the site, no reachable replica changed.
  * 4. Bank transfers: concurrent transfers between accounts on PostgreSQL and MariaDB, with
- *    SELECT … FOR UPDATE and retries; the total balance stays exact.
+ *    SELECT … FOR UPDATE and retries; the total balance stays exact. Also with the payer locked
+ *    first, so that transfers wait on each other across sites until a lock timeout (retried).
  * Recovery beside live coordinators: `db.recover()` while transfers run in the same process,
  * `ddbkit recover` in another process while a coordinator keeps its log open, and two
  * deployments of one design sharing a MariaDB server must not finish each other's transactions.
@@ -547,9 +548,18 @@ describe.skipIf(unavailable !== undefined)('write faults on real PostgreSQL + Ma
     return { designFile, dbA: `${id}_a`, dbB: `${id}_b`, initial };
   }
 
-  /** Moves `amount` cents, locking both accounts in id order; refuses an overdraft. */
-  async function transfer(db: DistributedDatabase, from: number, to: number, amount: bigint): Promise<'done' | 'refused'> {
-    const [lo, hi] = from < to ? [from, to] : [to, from];
+  /**
+   * Moves `amount` cents, locking both accounts (in id order, or the payer first — which lets two
+   * transfers wait on each other across sites); refuses an overdraft.
+   */
+  async function transfer(
+    db: DistributedDatabase,
+    from: number,
+    to: number,
+    amount: bigint,
+    lockOrder: 'id' | 'payer first' = 'id',
+  ): Promise<'done' | 'refused'> {
+    const [lo, hi] = lockOrder === 'payer first' || from < to ? [from, to] : [to, from];
     return db.transaction(async (tx) => {
       const a = await tx.query('SELECT id, balance FROM account WHERE id = $1 FOR UPDATE', [lo]);
       const b = await tx.query('SELECT id, balance FROM account WHERE id = $1 FOR UPDATE', [hi]);
@@ -568,18 +578,28 @@ describe.skipIf(unavailable !== undefined)('write faults on real PostgreSQL + Ma
     refused: number;
     crossSite: number;
     retries: number;
+    /** What was retried: message shapes (ids and numbers blanked) and how often. */
+    retried: Map<string, number>;
     failures: string[];
     /** Each account's balance as the committed transfers say. */
     expected: Map<number, bigint>;
     seconds: number;
   }
 
-  async function runTransfers(db: DistributedDatabase, bank: Bank, workers: number, transfers: number): Promise<TransferRun> {
+  async function runTransfers(
+    db: DistributedDatabase,
+    bank: Bank,
+    workers: number,
+    transfers: number,
+    options: { lockOrder?: 'id' | 'payer first'; accounts?: number[] } = {},
+  ): Promise<TransferRun> {
+    const accounts = options.accounts ?? Array.from({ length: ACCOUNTS }, (_, i) => i + 1);
     const out: TransferRun = {
       done: 0,
       refused: 0,
       crossSite: 0,
       retries: 0,
+      retried: new Map(),
       failures: [],
       expected: new Map(bank.initial),
       seconds: 0,
@@ -594,16 +614,16 @@ describe.skipIf(unavailable !== undefined)('write faults on real PostgreSQL + Ma
       Array.from({ length: workers }, async (_, w) => {
         const next = rng(w + 1);
         for (let k = 0; k < transfers; k++) {
-          const from = 1 + Math.floor(next() * ACCOUNTS);
+          const from = accounts[Math.floor(next() * accounts.length)]!;
           // Mostly across sites (A ↔ B), sometimes within a branch.
           const cross = next() < 0.8;
           let to: number;
-          do to = 1 + Math.floor(next() * ACCOUNTS);
+          do to = accounts[Math.floor(next() * accounts.length)]!;
           while (to === from || (branchOf(to) !== branchOf(from)) !== cross);
           const amount = 1n + BigInt(Math.floor(next() * 25_000)); // up to 250.00
           for (let attempt = 1; ; attempt++) {
             try {
-              const r = await transfer(db, from, to, amount);
+              const r = await transfer(db, from, to, amount, options.lockOrder);
               if (r === 'done') {
                 out.done++;
                 if (cross) out.crossSite++;
@@ -614,6 +634,11 @@ describe.skipIf(unavailable !== undefined)('write faults on real PostgreSQL + Ma
             } catch (e) {
               if (isRetryable(e) && attempt < 30) {
                 out.retries++;
+                const shape = (e as Error).message
+                  .replace(/\bddbkit_[0-9a-f]+_[0-9a-f.]+/g, 'GID')
+                  .replace(/\d+/g, 'N')
+                  .slice(0, 160);
+                out.retried.set(shape, (out.retried.get(shape) ?? 0) + 1);
                 await sleep(Math.min(1000, 10 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random()));
                 continue;
               }
@@ -673,6 +698,20 @@ describe.skipIf(unavailable !== undefined)('write faults on real PostgreSQL + Ma
     expect(r.crossSite).toBeGreaterThan(100);
     await checkBank(db, bank, r.expected);
     expect((await db.recover()).actions).toEqual([]);
+  }, 600_000);
+
+  it('transfers locking the payer first: waits across sites end by lock timeout, are retried, and the total stays exact', async () => {
+    const bank = await deployBank();
+    const db = await open(bank.designFile, { lockTimeoutMs: 1000, maxSessions: 12 });
+    // Two accounts per branch, six workers: transfers A→B and B→A on the same accounts meet head-on.
+    const r = await runTransfers(db, bank, 6, 10, { lockOrder: 'payer first', accounts: [1, 2, ACCOUNTS - 1, ACCOUNTS] });
+    const summary = `bank, payer locked first: 6×10 transfers in ${r.seconds.toFixed(1)} s — ${r.done} done (${r.crossSite} across sites), ${r.refused} refused, ${r.retries} retries (${[...r.retried].map(([m, n]) => `${n}× ${m}`).join('; ')}), ${r.failures.length} failed`;
+    console.log(summary);
+    timings.push(summary);
+    expect(r.failures).toEqual([]);
+    expect(r.done + r.refused).toBe(6 * 10);
+    expect(r.retries).toBeGreaterThan(0);
+    await checkBank(db, bank, r.expected);
   }, 600_000);
 
   // ─── Recovery beside live coordinators ─────────────────────────────────────────────────────
