@@ -112,7 +112,15 @@ export class SitePool {
         // A file-based SQLite could be opened twice, but a second writer would only meet SQLITE_BUSY.
         if (connector.engine === 'sqlite' || connector.engine === 'duckdb') this.limit = 1;
       }
-      if (this.options.setup) await this.options.setup(connector);
+      if (this.options.setup) {
+        try {
+          await this.options.setup(connector);
+        } catch (e) {
+          this.all.delete(connector);
+          await connector.close().catch(() => {});
+          throw e;
+        }
+      }
       return connector;
     } catch (e) {
       this.opened--;
