@@ -17,6 +17,7 @@ import { type PostgresServer, postgresUnavailableReason, startPostgres } from '.
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const LIBRARY = path.join(root, 'examples/library');
 const WORKLOAD = path.join(LIBRARY, 'workload.yaml');
+const SHOP = path.join(root, 'examples/ecommerce');
 
 const unavailable = postgresUnavailableReason() ?? mariaDbUnavailableReason();
 if (unavailable) console.warn(`\n*** SKIPPING the loadtest tests against real PostgreSQL/MariaDB servers: ${unavailable} ***\n`);
@@ -58,30 +59,43 @@ describe.skipIf(unavailable !== undefined)('ddbkit loadtest on PostgreSQL + Mari
   let maria: MariaDbServer;
   let distributed: string;
   let central: string;
+  let shop: string;
   /** Where the catalog caches, the decision log and the central PGlite go (not in examples/). */
   let sites: string;
+
+  /** A copy of a shipped servers design whose URLs point at this test's servers, with its databases created. */
+  async function onTestServers(file: string): Promise<string> {
+    const dir = path.dirname(file);
+    const pgModule = await import('pg');
+    const admin = new (pgModule.default ?? pgModule).Client({ connectionString: pg.url });
+    await admin.connect();
+    let text = readFileSync(file, 'utf8');
+    try {
+      for (const m of [...text.matchAll(/"postgres:\/\/[^"]*@127\.0\.0\.1:\d+\/(\w+)"/g)]) {
+        await admin.query(`CREATE DATABASE ${m[1]!}`);
+        text = text.replace(m[0], `"postgres://postgres@127.0.0.1:${pg.port}/${m[1]!}"`);
+      }
+    } finally {
+      await admin.end();
+    }
+    for (const m of [...text.matchAll(/"mysql:\/\/[^"]*@127\.0\.0\.1:\d+\/(\w+)"/g)]) {
+      await maria.createDatabase(m[1]!);
+      text = text.replace(m[0], `"${maria.urlFor(m[1]!)}"`);
+    }
+    text = text.replace(/^source: \.\/(.*)$/m, (_, f: string) => `source: ${path.join(dir, f)}`);
+    text = text.replace(/^reports: \.\/(.*)$/m, (_, f: string) => `reports: ${path.join(dir, f)}`);
+    const out = path.join(tmp, path.basename(dir) + '-' + path.basename(file));
+    writeFileSync(out, text);
+    return out;
+  }
 
   beforeAll(async () => {
     tmp = mkdtempSync(path.join(os.tmpdir(), 'ddbkit-loadtest-'));
     [pg, maria] = await Promise.all([startPostgres(), startMariaDb()]);
-    const pgModule = await import('pg');
-    const admin = new (pgModule.default ?? pgModule).Client({ connectionString: pg.url });
-    await admin.connect();
-    await admin.query('CREATE DATABASE enit');
-    await admin.query('CREATE DATABASE fsegt');
-    await admin.end();
-    await maria.createDatabase('fst');
-    // The shipped design on servers, pointed at this test's servers.
-    distributed = path.join(tmp, 'design-servers.yaml');
-    writeFileSync(
-      distributed,
-      readFileSync(path.join(LIBRARY, 'design-servers.yaml'), 'utf8')
-        .replaceAll('127.0.0.1:5432/', `127.0.0.1:${pg.port}/`)
-        .replaceAll('127.0.0.1:3306/', `127.0.0.1:${maria.port}/`)
-        .replace('source: ./library.sql', `source: ${path.join(LIBRARY, 'library.sql')}`)
-        .replace('reports: ./reports.yaml', `reports: ${path.join(LIBRARY, 'reports.yaml')}`),
-    );
+    // The shipped designs on servers, pointed at this test's servers (their databases created here).
     sites = path.join(tmp, 'sites');
+    distributed = await onTestServers(path.join(LIBRARY, 'design-servers.yaml'));
+    shop = await onTestServers(path.join(SHOP, 'design-servers.yaml'));
     const centralExample = parseYaml(readFileSync(path.join(LIBRARY, 'design-central.yaml'), 'utf8')) as Record<string, unknown>;
     central = path.join(tmp, 'library-central.yaml');
     writeFileSync(central, stringifyYaml({ ...centralExample, source: path.join(LIBRARY, 'library.sql'), reports: undefined }));
@@ -176,6 +190,37 @@ describe.skipIf(unavailable !== undefined)('ddbkit loadtest on PostgreSQL + Mari
       ),
     );
   });
+
+  it('runs the e-commerce place-order workload: orders across two sites, stock conserved', async () => {
+    const r = await cli([
+      'loadtest',
+      shop,
+      '--workload',
+      path.join(SHOP, 'workload.yaml'),
+      '--users',
+      '4',
+      '--ops',
+      '6',
+      '--format',
+      'json',
+      '--sites-dir',
+      sites,
+    ]);
+    expect(r.stderr).toBe('');
+    const report = JSON.parse(r.stdout) as ReportJson;
+    expect(report.run.errors).toBe(0);
+    expect(report.run.committed).toBeGreaterThan(10);
+    expect(report.checks.filter((c) => !c.ok)).toEqual([]);
+    const names = report.checks.map((c) => c.name);
+    for (const n of [
+      'units conserved (in stock + ordered = as before)',
+      "every payment equals its order's total",
+      'nothing lost: orders',
+      'nothing lost: payment',
+    ])
+      expect(names).toContain(n);
+    expect(r.code).toBe(0);
+  }, 300_000);
 
   it('--compare runs the same workload on the centralized design and draws the chart', async () => {
     const out = path.join(tmp, 'report');
