@@ -21,6 +21,7 @@ import {
   invariantsBefore,
   writtenRelations,
 } from './checks.js';
+import { preflight } from './preflight.js';
 import { type RunResult, type WriteDatabase, preparePools, runWorkload } from './run.js';
 import type { Workload } from './workload.js';
 
@@ -55,12 +56,17 @@ export interface LoadTestReport {
   ok: boolean;
 }
 
-/** Deploys the design from its source (creating what is missing, refilling what differs), or checks it is deployed. */
-export async function prepareSites(designFile: string, options: LoadTestOptions): Promise<PreparedSites> {
+/**
+ * Refuses a workload that cannot commit on the design (see preflight.ts), then deploys the design from
+ * its source (creating what is missing, refilling what differs), or checks it is deployed.
+ */
+export async function prepareSites(designFile: string, workload: Workload, options: LoadTestOptions): Promise<PreparedSites> {
   const design = await loadDesign(designFile);
   const sitesDir = options.sitesDir ?? design.dir;
   const source = await openSource(design.source, design.dir);
   try {
+    const problems = preflight(resolveDesign(design, source.catalog), workload);
+    if (problems.length > 0) throw new UserError(problems.join('\n'));
     if (options.reset === false) {
       const status = await deploymentStatus(resolveDesign(design, source.catalog), sitesDir);
       const missing = status.sites.filter((s) => !s.reachable || s.tables.some((t) => !t.present));
@@ -84,7 +90,7 @@ export async function prepareSites(designFile: string, options: LoadTestOptions)
 }
 
 export async function loadTest(designFile: string, workload: Workload, options: LoadTestOptions): Promise<LoadTestReport> {
-  const prepared = await prepareSites(designFile, options);
+  const prepared = await prepareSites(designFile, workload, options);
   const db = await openDistributed(designFile, options.sitesDir ? { sitesDir: options.sitesDir } : {});
   const wdb = db as unknown as WriteDatabase;
   let run: RunResult;

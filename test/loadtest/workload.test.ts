@@ -5,7 +5,11 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { loadDesign } from '../../src/design/load.js';
+import { resolveDesign } from '../../src/design/resolve.js';
+import { openSource } from '../../src/engines/source.js';
 import { evaluate, parseCondition, parseValue } from '../../src/loadtest/expr.js';
+import { preflight, updatedColumns } from '../../src/loadtest/preflight.js';
 import { Random } from '../../src/loadtest/random.js';
 import { summarize, writtenRelation } from '../../src/loadtest/run.js';
 import { bindNamedParams } from '../../src/loadtest/sql-params.js';
@@ -198,5 +202,37 @@ describe('draws and statistics', () => {
     const s = summarize(Array.from({ length: 100 }, (_, i) => i + 1));
     expect(s).toMatchObject({ count: 100, p50: 50, p95: 95, p99: 99, max: 100, mean: 50.5 });
     expect(summarize([])).toMatchObject({ count: 0, p99: 0 });
+  });
+});
+
+describe('preflight', () => {
+  it('reads the columns an UPDATE sets', () => {
+    expect(updatedColumns('UPDATE student SET nb_borrow = nb_borrow + 1 WHERE nce = $1')).toEqual(['nb_borrow']);
+    expect(updatedColumns('UPDATE t AS x SET a = f(1, 2), "B" = \'x,y\' WHERE id = 1')).toEqual(['a', 'b']);
+    expect(updatedColumns('UPDATE t SET (a, b) = (1, 2)')).toBeUndefined();
+  });
+
+  it('refuses the library workload on the embedded design: STUDENT_BIB has three replicas without two-phase commit', async () => {
+    const design = await loadDesign(path.join(root, 'examples/library/design.yaml'));
+    const source = await openSource(design.source, design.dir);
+    try {
+      const workload = await loadWorkload(path.join(root, 'examples/library/workload.yaml'));
+      const problems = preflight(resolveDesign(design, source.catalog), workload);
+      expect(problems).toHaveLength(2);
+      expect(problems[0]).toMatch(
+        /workload\.yaml:\d+: transaction borrow writes student, hence every replica of STUDENT_BIB — ENIT \(pglite\), FST \(sqlite\), FSEGT \(duckdb\) — and none of these has two-phase commit/,
+      );
+      expect(problems[1]).toMatch(/transaction return writes student/);
+      // an update of columns STUDENT_BIB does not store is fine
+      const other = parseWorkload(
+        'name: t\ntransactions:\n  move:\n    steps:\n      - sql: UPDATE student SET address = NULL WHERE nce = 1\n',
+        '/tmp/w.yaml',
+      );
+      expect(preflight(resolveDesign(design, source.catalog), other)).toEqual([]);
+      const central = await loadDesign(path.join(root, 'examples/library/design-central.yaml'));
+      expect(preflight(resolveDesign(central, source.catalog), workload)).toEqual([]);
+    } finally {
+      await source.close();
+    }
   });
 });
