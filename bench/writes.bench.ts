@@ -1,5 +1,5 @@
 /**
- * `npm run bench:writes [-- --users 100 --ops 100 --seed 1 --rounds 1]`: the DDB-Helper paper's
+ * `npm run bench:writes [-- --users 100 --ops 100 --seed 1 --rounds 1 --out DIR]`: the DDB-Helper paper's
  * load test (its Figure 1) on real servers.
  *
  * The library's borrow/return workload (examples/library/workload.yaml), 100 concurrent users ×
@@ -14,7 +14,8 @@
  * Both start from the same data (deployed from examples/library/library.sql; a second round
  * refills what the first changed). Each run's invariants, "nothing lost" and replica checks must
  * pass. Printed: both throughputs (committed transactions/s), their ratio (goal: distributed ≥ 0.5 ×
- * centralized), p50/p99 latency, refusals, aborts and retries.
+ * centralized), p50/p99 latency, refusals, aborts and retries; with --out, the comparison chart
+ * (SVG, PNG, HTML) as `ddbkit loadtest --compare` draws it.
  *
  * One PostgreSQL server holds the central database and the ENIT and FSEGT site databases (runs are
  * sequential, so they never compete), one MariaDB server holds FST; both are throwaway servers in a
@@ -25,6 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { writeComparison } from '../src/loadtest/chart.js';
 import { type LoadTestReport, loadTest } from '../src/loadtest/index.js';
 import { loadWorkload } from '../src/loadtest/workload.js';
 import { mariaDbUnavailableReason, startMariaDb } from '../test/support/mariadb-server.js';
@@ -36,8 +38,11 @@ const USERS = Number(argValue('--users') ?? 100);
 const OPS = Number(argValue('--ops') ?? 100);
 const SEED = Number(argValue('--seed') ?? 1);
 const ROUNDS = Number(argValue('--rounds') ?? 1);
+const OUT = argValue('--out');
 if (![USERS, OPS, ROUNDS].every((x) => Number.isInteger(x) && x >= 1) || !Number.isInteger(SEED)) {
-  console.error('usage: npm run bench:writes -- [--users 100] [--ops 100] [--seed 1] [--rounds 1]');
+  console.error(
+    'usage: npm run bench:writes -- [--users 100] [--ops 100] [--seed 1] [--rounds 1] [--out DIR: the comparison chart]',
+  );
   process.exit(2);
 }
 const GOAL = 0.5;
@@ -149,6 +154,10 @@ async function main(): Promise<void> {
     console.log(
       `  every round's ratio: ${rounds.map((r) => (r.distributed.run.throughput / r.central.run.throughput).toFixed(2)).join(', ')}`,
     );
+  if (OUT) {
+    const files = await writeComparison([c, d], path.resolve(OUT));
+    console.log(`  chart: ${files.svg}${files.png ? `, ${files.png}` : ''}; page: ${files.html}`);
+  }
   process.exitCode = c.ok && d.ok ? 0 : 1;
 }
 
