@@ -34,6 +34,8 @@ export interface DirectPart {
 }
 
 export interface DirectPlan {
+  /** The relation and condition read. */
+  query: DirectQuery;
   columns: string[];
   /** For each output column, its position in the parts' rows (a column may be selected twice). */
   project: number[];
@@ -204,6 +206,7 @@ export function planDirect(sql: string, q: DirectQuery, access: RelationAccess):
       : { kind: 'concat' };
   const columnsRead = aggregates ? aggregates.flatMap((a) => (a.column ? [a.column.name] : [])) : read;
   return {
+    query: q,
     columns: aggregates ? aggregates.map((a) => a.as) : output!.map((c) => c.as),
     project: aggregates ? aggregates.map((_, i) => i) : output!.map((c) => read.indexOf(c.name)),
     families: aggregates ? aggregates.map((a) => a.resultType.family) : output!.map((c) => c.column.type.family),

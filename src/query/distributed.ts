@@ -21,6 +21,7 @@ import { type RelationNeeds, adaptForCoordinator, analyzeQuery, parseQuery } fro
 import { Coordinator } from './coordinator.js';
 import { QueryError } from './errors.js';
 import { createHash } from 'node:crypto';
+import { KnownPlacements, fixedKey } from './known-rows.js';
 import { WriteError } from '../write/errors.js';
 import type { StatementResult } from '../write/executor.js';
 import { type RecoveryReport, needsRecovery, recover } from '../write/recover.js';
@@ -138,6 +139,8 @@ export interface ReadContext {
   use<T>(site: string, fn: (connector: SiteConnector) => Promise<T>): Promise<T>;
   /** SELECT … FOR UPDATE: rows read are locked at the site until the transaction ends. */
   lock?: boolean;
+  /** Inside a transaction: where the rows it holds live (reads of them skip the other fragments). */
+  known?: KnownPlacements;
 }
 
 export class DistributedDatabase {
@@ -573,7 +576,7 @@ export class DistributedDatabase {
    * and of SELECT … FOR UPDATE in check-then-write transactions.
    */
   private async tryDirect(sql: string, context: ReadContext, params?: readonly unknown[]): Promise<QueryResult | undefined> {
-    const direct = this.directPlan(sql, context.lock ?? false, params);
+    const direct = this.directPlan(sql, context.lock ?? false, params, context.known);
     if (!direct) return undefined;
     const partRows: unknown[][][] = direct.parts.map(() => []);
     const bySite = new Map<string, number[]>();
@@ -590,6 +593,12 @@ export class DistributedDatabase {
       ),
     );
     const rows = combineRows(direct, partRows);
+    // A row locked by its key stays where it was found until the transaction ends.
+    if (context.lock && context.known) {
+      const key = fixedKey(direct.query.where, direct.query.relation.primaryKey);
+      const found = direct.parts.filter((_, i) => partRows[i]!.length > 0).map((p) => p.fragment);
+      if (key && found.length > 0) context.known.set(direct.query.relation, key, found);
+    }
     return { columns: direct.columns, families: direct.families, rows, plan: { ...direct.plan } };
   }
 
@@ -609,7 +618,8 @@ export class DistributedDatabase {
     const options = context.lock
       ? { analysis: (x: ResolvedRelation) => this.analysisOf(x) }
       : { analysis: (x: ResolvedRelation) => this.analysisOf(x), preferSites: [decisionSite(this.design).name] };
-    const access = rr.fragments.length === 0 ? undefined : localize(this.resolved, needs, options);
+    const localized = rr.fragments.length === 0 ? undefined : localize(this.resolved, needs, options);
+    const access = localized && context.known ? restrictToKnown(localized, where, context.known) : localized;
     const parts = access ? directParts(relation, access, read, where) : [];
     if (!parts) {
       const q = (n: string) => `"${n.replace(/"/g, '""')}"`;
@@ -636,7 +646,7 @@ export class DistributedDatabase {
    * The direct plan of a SELECT, if it has one. `params` are the values of `$1`… in `sql` (a
    * template): parsed once and cached, a template costs no parsing on later calls.
    */
-  private directPlan(sql: string, lock: boolean, params?: readonly unknown[]): DirectPlan | undefined {
+  private directPlan(sql: string, lock: boolean, params?: readonly unknown[], known?: KnownPlacements): DirectPlan | undefined {
     let statement = this.parsed.get(sql);
     if (statement === undefined) {
       try {
@@ -664,7 +674,7 @@ export class DistributedDatabase {
       needsOf(query),
       lock ? { analysis } : { analysis, preferSites: [decisionSite(this.design).name] },
     );
-    return planDirect(sql, query, access);
+    return planDirect(sql, query, known ? restrictToKnown(access, query.where, known) : access);
   }
 
   analysisOf(rr: ResolvedRelation): RelationAnalysis {
@@ -692,6 +702,30 @@ function describePushdown(plan: QueryPlan, pushdown: SlicePushdown): void {
 function gidPrefix(designName: string, logFile: string): string {
   const hash = createHash('sha1').update(designName).update('\0').update(path.resolve(logFile)).digest('hex');
   return `ddbkit_${hash.slice(0, 8)}_`;
+}
+
+/** The fragments of a localized relation that can hold what `where` asks, given the transaction's rows. */
+function restrictToKnown(access: RelationAccess, where: Predicate, known: KnownPlacements): RelationAccess {
+  const pruned = [...access.pruned];
+  const keep = (p: ReducedPlan): ReducedPlan => {
+    switch (p.kind) {
+      case 'fragment':
+        if (known.allows(p.access.fragment, where)) return p;
+        pruned.push({
+          fragment: p.access.fragment.name,
+          relation: access.relation.relation.name,
+          reason: 'the transaction holds the row it asks for (or its parent) in another fragment',
+        });
+        return { kind: 'empty' };
+      case 'union': {
+        const parts = p.parts.map(keep).filter((x) => x.kind !== 'empty');
+        return parts.length === 0 ? { kind: 'empty' } : parts.length === 1 ? parts[0]! : { kind: 'union', parts };
+      }
+      default:
+        return p;
+    }
+  };
+  return { ...access, plan: keep(access.plan), pruned };
 }
 
 /** A trailing locking clause: the rows are locked at the sites, the coordinator never sees it. */

@@ -22,6 +22,7 @@ import { type SiteConnector, SiteError } from '../engines/connector.js';
 import type { Dialect } from '../engines/dialect.js';
 import { dialectFor } from '../engines/dialect-registry.js';
 import {
+  type Key,
   type Predicate,
   PredicateError,
   TRUE,
@@ -205,7 +206,7 @@ export class WriteExecutor {
     const first = sets[0]!.column.name;
     for (const f of rr.fragments) {
       const mine = sets.filter((s) => f.columns.includes(s.column.name));
-      if (mine.length === 0) continue;
+      if (mine.length === 0 || !this.tx.known.allows(f, where)) continue;
       if (
         !universe.findRow([
           { predicate: f.membership, is: 'true' },
@@ -275,6 +276,7 @@ export class WriteExecutor {
     const { universe } = this.db.analysisOf(rr);
     const work: ResolvedFragment[] = [];
     for (const f of rr.fragments) {
+      if (!this.tx.known.allows(f, where)) continue;
       if (
         !universe.findRow([
           { predicate: f.membership, is: 'true' },
@@ -400,6 +402,7 @@ export class WriteExecutor {
     to: ResolvedFragment[],
   ): Promise<void> {
     const ops: Array<Promise<unknown>> = [];
+    this.remember(relation, next, to);
     for (const f of from) {
       if (to.includes(f)) {
         const changed = f.columns.filter((c) => valueKey([old.get(c)]) !== valueKey([next.get(c)]));
@@ -438,7 +441,10 @@ export class WriteExecutor {
   /** Inserts rows into the fragments they were placed in: one multi-row INSERT per fragment and site. */
   private async insertPlaced(relation: Relation, placed: Array<{ row: Row; fragments: ResolvedFragment[] }>): Promise<void> {
     const byFragment = new Map<ResolvedFragment, Row[]>();
-    for (const p of placed) for (const f of p.fragments) byFragment.set(f, [...(byFragment.get(f) ?? []), p.row]);
+    for (const p of placed) {
+      for (const f of p.fragments) byFragment.set(f, [...(byFragment.get(f) ?? []), p.row]);
+      this.remember(relation, p.row, p.fragments);
+    }
     await Promise.all(
       [...byFragment.entries()].map(async ([f, rows]) => {
         const columns = f.columns.map((c) => findColumn(relation, c)!);
@@ -513,6 +519,15 @@ export class WriteExecutor {
       if (old && valueKey(fk.columns.map((c) => old.get(findColumn(relation, c)!.name))) === valueKey(values)) continue;
       const parent = findRelation(this.db.resolved.catalog, fk.references.relation);
       if (!parent) continue;
+      // A parent this transaction locked or wrote exists, and stays.
+      if (
+        router.knownParent(
+          parent,
+          fk.references.columns.map((c) => findColumn(parent, c)!.name),
+          values,
+        )
+      )
+        continue;
       const found = await router.row(
         parent,
         fk.references.columns.map((c) => findColumn(parent, c)!.name),
@@ -605,12 +620,28 @@ export class WriteExecutor {
   // ---------------------------------------------------------------- helpers
 
   private router(): Router {
-    return new Router(this.db.resolved, async (relation, columns, values, readColumns) => {
-      const first = (await this.lookup(relation, readColumns, columns, values, false))[0];
-      return first
-        ? new Map(readColumns.map((c, i) => [c, columnValue(relation.name, findColumn(relation, c)!, first[i])]))
-        : undefined;
-    });
+    return new Router(
+      this.db.resolved,
+      async (relation, columns, values, readColumns) => {
+        const first = (await this.lookup(relation, readColumns, columns, values, false))[0];
+        return first
+          ? new Map(readColumns.map((c, i) => [c, columnValue(relation.name, findColumn(relation, c)!, first[i])]))
+          : undefined;
+      },
+      this.tx.known,
+    );
+  }
+
+  /** The transaction wrote this row there: later statements about its key go there only. */
+  private remember(relation: Relation, row: Row, fragments: ResolvedFragment[]): void {
+    if (relation.primaryKey.length === 0) return;
+    const key = relation.primaryKey.map((c) => keyOf(findColumn(relation, c)!, row.get(c)));
+    if (key.some((k) => k === null)) return;
+    this.tx.known.set(
+      relation,
+      key as Key[],
+      fragments.map((f) => f.name),
+    );
   }
 
   /** Rows of a relation whose `columns` equal `values`, read inside the transaction without SQL text. */
@@ -626,13 +657,19 @@ export class WriteExecutor {
       }),
     );
     const tx = this.tx;
-    return this.db.lookup(relation, read, where, { use: async (site, fn) => fn(await tx.session(site, false)), lock });
+    return this.db.lookup(relation, read, where, {
+      use: async (site, fn) => fn(await tx.session(site, false)),
+      lock,
+      known: tx.known,
+    });
   }
 
   /** A global SELECT inside the transaction (its sessions see its own writes; `lock` takes row locks). */
   private async read(sql: string, lock: boolean): Promise<{ columns: string[]; rows: unknown[][] }> {
     const tx = this.tx;
-    return this.db.query(sql, { context: { use: async (site, fn) => fn(await tx.session(site, false)), lock } });
+    return this.db.query(sql, {
+      context: { use: async (site, fn) => fn(await tx.session(site, false)), lock, known: tx.known },
+    });
   }
 
   private relation(name: string, schema?: string): Relation {

@@ -5,9 +5,10 @@
  * follow their parents' placement, at any depth; vertical fragments of the same rows all take it.
  */
 import type { Relation } from '../catalog/types.js';
-import { findColumn } from '../catalog/types.js';
+import { findColumn, sameName } from '../catalog/types.js';
+import type { KnownPlacements } from '../query/known-rows.js';
 import type { ResolvedDesign, ResolvedFragment, ResolvedRelation } from '../design/resolve.js';
-import { evaluate, variablesOf } from '../predicate/index.js';
+import { type Key, evaluate, variablesOf } from '../predicate/index.js';
 import { WriteError } from './errors.js';
 import { keyOf, valueKey } from './values.js';
 
@@ -30,6 +31,8 @@ export class Router {
   constructor(
     private readonly resolved: ResolvedDesign,
     private readonly lookup: RowLookup,
+    /** The transaction's rows whose place is known (locked, inserted, moved). */
+    private readonly held?: KnownPlacements,
   ) {}
 
   relationOf(relation: Relation): ResolvedRelation {
@@ -68,6 +71,8 @@ export class Router {
     const values = foreignKey.columns.map((c) => row.get(findColumn(relation, c)!.name));
     if (values.some((v) => v === null || v === undefined)) return null;
     const parentRelation = f.parent!.fragment.relation;
+    const knownAt = this.knownParent(parentRelation, foreignKey.references.columns, values);
+    if (knownAt) return knownAt;
     const parent = await this.row(parentRelation, foreignKey.references.columns, values);
     if (!parent) {
       throw new WriteError(
@@ -78,6 +83,21 @@ export class Router {
       );
     }
     return new Set(await this.placement(parentRelation, parent));
+  }
+
+  /** The fragments of a parent row the transaction holds, looked up by its primary key. */
+  knownParent(parent: Relation, columns: string[], values: unknown[]): Set<ResolvedFragment> | undefined {
+    if (!this.held) return undefined;
+    const pk = parent.primaryKey;
+    if (pk.length !== columns.length || !pk.every((c) => columns.some((x) => sameName(x, c)))) return undefined;
+    const key = pk.map((c) => {
+      const i = columns.findIndex((x) => sameName(x, c));
+      return keyOf(findColumn(parent, c)!, values[i]);
+    });
+    if (key.some((k) => k === null)) return undefined;
+    const names = this.held.get(parent, key as Key[]);
+    if (!names) return undefined;
+    return new Set(this.relationOf(parent).fragments.filter((f) => names.has(f.name)));
   }
 
   /** A row by key: from what this statement knows, else read from the sites. */

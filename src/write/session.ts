@@ -130,7 +130,7 @@ export class Transaction {
       switch (statement.kind) {
         case 'select': {
           const tx = this.inner;
-          const context: ReadContext = { use: async (site, fn) => fn(await tx.session(site, false)) };
+          const context: ReadContext = { use: async (site, fn) => fn(await tx.session(site, false)), known: tx.known };
           const r = await this.db.query(statement.sql, { context, ...(bound ? { params: bound } : {}) });
           return selectResult(r);
         }

@@ -14,6 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import type { SiteConnector } from '../engines/connector.js';
 import type { SitePool } from '../engines/pool.js';
+import { KnownPlacements } from '../query/known-rows.js';
 import { WriteError, isRetryable } from './errors.js';
 import { failpoint } from './failpoint.js';
 import type { DecisionLog } from './txlog.js';
@@ -56,6 +57,8 @@ export class DistributedTransaction {
   private readonly opened = new Map<string, Session>();
   private stateValue: TransactionState = 'active';
   private failure?: unknown;
+  /** Where the rows this transaction locked, inserted or moved live (they cannot move under it). */
+  readonly known = new KnownPlacements();
   /** Sites whose COMMIT PREPARED failed after the decision: `recover` finishes them. */
   readonly unfinished: string[] = [];
 
