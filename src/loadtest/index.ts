@@ -72,7 +72,7 @@ export async function prepareSites(designFile: string, workload: Workload, optio
       const missing = status.sites.filter((s) => !s.reachable || s.tables.some((t) => !t.present));
       if (missing.length > 0)
         throw new UserError(
-          `${design.file}: site${missing.length > 1 ? 's' : ''} ${missing.map((s) => s.site).join(', ')} ${missing.length > 1 ? 'are' : 'is'} not deployed: run \`ddbkit deploy ${designFile}\` first, or leave out --no-reset (loadtest then deploys it)`,
+          `${design.file}: site${missing.length > 1 ? 's' : ''} ${missing.map((s) => s.site).join(', ')} ${missing.length > 1 ? 'are' : 'is'} not deployed: run \`ddbkit deploy ${designFile}${options.sitesDir ? ` --sites-dir ${options.sitesDir}` : ''}\` first, or leave out --no-reset (loadtest then deploys it)`,
         );
       return { created: 0, refilled: 0, unchanged: status.sites.reduce((a, s) => a + s.tables.length, 0), reset: false };
     }
@@ -92,7 +92,7 @@ export async function prepareSites(designFile: string, workload: Workload, optio
 export async function loadTest(designFile: string, workload: Workload, options: LoadTestOptions): Promise<LoadTestReport> {
   const prepared = await prepareSites(designFile, workload, options);
   const db = await openDistributed(designFile, options.sitesDir ? { sitesDir: options.sitesDir } : {});
-  const wdb = db as unknown as WriteDatabase;
+  const wdb: WriteDatabase = db;
   let run: RunResult;
   const checks: CheckResult[] = [];
   try {
