@@ -12,8 +12,11 @@
  * other side's sites. Reducing is always correct: rows left out have a join key no row of the
  * small side has (NULL included), so the inner join cannot produce them.
  *
- * Broadcasting the small side to the other side's sites pays off only when the sites can then
- * aggregate the joined rows; it is costed here for EXPLAIN but not run (see `broadcast`).
+ * - broadcast: when the query groups and the sites could aggregate it by slices but for one
+ *   relation that does not follow the slices (customer against orders split by their own region),
+ *   that relation's few rows are fetched first and sent to every slice as an inline table, so the
+ *   sites join and pre-aggregate (staged.ts, planBroadcast). For a query that does not aggregate,
+ *   broadcasting sends back the same rows a semijoin would, so it is only costed.
  */
 import type { Expr, Statement } from 'pgsql-ast-parser';
 import type { Column } from '../catalog/types.js';
@@ -38,7 +41,7 @@ export interface JoinCandidate {
 export interface JoinChoice {
   /** `orders.customer_id = customer.customer_id` */
   on: string;
-  strategy: 'semijoin' | 'ship';
+  strategy: 'semijoin' | 'ship' | 'broadcast' | 'co-located';
   /** With a semijoin: the relation fetched first, whose keys reduce the other. */
   reducer?: string;
   reduced?: string;
@@ -170,6 +173,11 @@ function selectivity(p: Predicate | undefined, rows: number, pk: string[]): numb
 }
 
 /** Rows a fragment access is expected to return: its fragment's rows × its filter's selectivity. */
+/** Rows a relation's reduced plan is expected to return. */
+export function estimateAccess(a: RelationAccess, stats: Statistics): number {
+  return leavesOf(a.plan).reduce((n, l) => n + estimateLeaf(l, stats), 0);
+}
+
 export function estimateLeaf(leaf: FragmentAccess, stats: Statistics): number {
   const rows = stats.fragments[leaf.fragment.name] ?? 1000;
   return Math.max(0, Math.round(rows * selectivity(leaf.filter, rows, leaf.fragment.relation.primaryKey)));

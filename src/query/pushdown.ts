@@ -16,7 +16,7 @@ import { relationScope } from '../design/resolve.js';
 import type { SiteSpec } from '../design/schema.js';
 import { tableName } from '../deploy/layout.js';
 import { dialectFor } from '../engines/dialect-registry.js';
-import { type Key, type Predicate, Universe, predicateFromExpr, renderSql, variablesOf } from '../predicate/index.js';
+import { type Key, type Predicate, TRUE, Universe, predicateFromExpr, renderSql, variablesOf } from '../predicate/index.js';
 import type { FragmentAccess, ReducedPlan, RelationAccess } from './localize.js';
 
 export interface SliceQuery {
@@ -34,6 +34,19 @@ export interface SlicePushdown {
   partialTable: string;
   /** Top-N inside the slices: each returns only its first `topN` groups (every group lives in one slice). */
   topN?: number;
+  /**
+   * Relations broadcast to every slice: their rows, fetched first, replace `broadcastMark(name)`
+   * in the slice queries as an inline table (see staged.ts).
+   */
+  broadcast?: Array<{ access: RelationAccess; columns: string[] }>;
+}
+
+/** The placeholder a broadcast relation's inline rows replace in a slice query. */
+export const broadcastMark = (relation: string): string => `/*ddbkit-broadcast:${relation}*/`;
+
+export interface SliceOptions {
+  /** Relations (by name) not aligned with the slices, whose rows are sent to every slice. */
+  broadcast?: Set<string>;
 }
 
 type Node = Record<string, unknown>;
@@ -103,7 +116,12 @@ function rootOf(f: ResolvedFragment): ResolvedFragment {
 }
 
 /** Plans slice pushdown, or returns undefined when the query is not of the shape it handles. */
-export function planSlicePushdown(sql: string, statement: Statement, accesses: RelationAccess[]): SlicePushdown | undefined {
+export function planSlicePushdown(
+  sql: string,
+  statement: Statement,
+  accesses: RelationAccess[],
+  options: SliceOptions = {},
+): SlicePushdown | undefined {
   if (statement.type !== 'select' || !statement.from || statement.from.length === 0) return undefined;
   const block = statement as unknown as Node & {
     from: Node[];
@@ -232,7 +250,24 @@ export function planSlicePushdown(sql: string, statement: Statement, accesses: R
   // needed columns; one relation's fragments are the slices' roots, the others derived from them
   // along the join, or replicated where every slice lives.
   const leaves = new Map<Item, FragmentAccess[]>();
+  // Broadcast relations: read whole at the coordinator first, so they hold every column they need.
+  const broadcast = new Set(items.filter((i) => options.broadcast?.has(i.relation.name)));
+  if (broadcast.size !== (options.broadcast?.size ?? 0)) return undefined;
+  const everywhere = new Map<Item, ResolvedFragment>();
+  for (const item of broadcast) {
+    if (leftJoined.has(item)) return undefined;
+    const columns = item.relation.columns.map((c) => c.name).filter((c) => item.access.needs.columns.has(c));
+    everywhere.set(item, {
+      name: `${item.relation.name} (broadcast)`,
+      relation: item.relation,
+      columns,
+      membership: TRUE,
+      sites: [],
+    } as unknown as ResolvedFragment);
+    leaves.set(item, []);
+  }
   for (const item of items) {
+    if (broadcast.has(item)) continue;
     const l = leavesOf(item.access.plan);
     if (!l || l.length === 0) return undefined;
     for (const leaf of l) {
@@ -266,7 +301,7 @@ export function planSlicePushdown(sql: string, statement: Statement, accesses: R
     const l = leaves.get(item)!;
     return l.length === 1 && !l[0]!.fragment.where && !l[0]!.fragment.parent ? l[0]!.fragment : undefined;
   };
-  const horizontal = items.filter((i) => !replicated(i));
+  const horizontal = items.filter((i) => !replicated(i) && !broadcast.has(i));
   if (horizontal.length === 0) return undefined;
   // With one horizontal relation, each of its fragments is a slice. With several, each derived one
   // must be joined to the relation its fragments follow, by that foreign key, so that matching
@@ -329,7 +364,7 @@ export function planSlicePushdown(sql: string, statement: Statement, accesses: R
   // the sum of the slices' counts.
   const keyText = (k: Key | null | undefined) => JSON.stringify(k, (_, v) => (typeof v === 'bigint' ? `${v}n` : v));
   const determinesSlice = (item: Item, column: string): boolean => {
-    if (replicated(item)) return false;
+    if (replicated(item) || broadcast.has(item)) return false;
     const l = leaves.get(item)!;
     if (l.some((x) => x.fragment.overlapAllowed)) return false;
     const pk = item.relation.primaryKey;
@@ -445,6 +480,8 @@ export function planSlicePushdown(sql: string, statement: Statement, accesses: R
     const dialect = dialectFor(site.engine);
     const q = (n: string) => dialect.quoteIdentifier(n);
     const leafOf = (item: Item): { fragment: ResolvedFragment; implied: Map<string, Key | null> } => {
+      const copy = everywhere.get(item);
+      if (copy) return { fragment: copy, implied: new Map() };
       const l = chosen.get(item) ?? leaves.get(item)![0]!;
       return { fragment: l.fragment, implied: impliedOf(item.access.plan, l) };
     };
@@ -555,7 +592,8 @@ export function planSlicePushdown(sql: string, statement: Statement, accesses: R
       }
       suffix = ` ${order.length ? `ORDER BY ${order.join(', ')} ` : ''}LIMIT ${sliceOrder.limit}`;
     } // else this slice returns all its groups: still correct
-    const tableSql = (item: Item) => `${q(tableName(leafOf(item).fragment))} AS ${q(item.alias)}`;
+    const tableSql = (item: Item) =>
+      `${broadcast.has(item) ? broadcastMark(item.relation.name) : q(tableName(leafOf(item).fragment))} AS ${q(item.alias)}`;
     const kept = items.filter((i) => !eliminated.has(i));
     const from =
       leftOn.size === 0
@@ -631,7 +669,16 @@ export function planSlicePushdown(sql: string, statement: Statement, accesses: R
     rewritten = rewritten.slice(0, s.start) + s.text + rewritten.slice(s.end);
     lastStart = s.start;
   }
-  return { columns, slices, rewritten, partialTable, ...(sliceOrder ? { topN: sliceOrder.limit } : {}) };
+  return {
+    columns,
+    slices,
+    rewritten,
+    partialTable,
+    ...(sliceOrder ? { topN: sliceOrder.limit } : {}),
+    ...(broadcast.size
+      ? { broadcast: [...broadcast].map((i) => ({ access: i.access, columns: everywhere.get(i)!.columns })) }
+      : {}),
+  };
 }
 
 interface SliceSortKey {
@@ -664,8 +711,11 @@ function sliceTopN(
   if (limit === undefined || offset === undefined || limit + offset > 100_000) return undefined;
   const columns = block.columns as Array<{ expr: Expr; alias?: { name: string } }>;
   const exact = new Set(['integer', 'decimal', 'date', 'timestamp', 'timestamptz', 'text']);
+  // As in topn.ts: SQLite stores decimals as REAL and timestamps as text; MariaDB pads text with spaces.
   const alike = (t: ColumnType) => (engine: string) =>
-    exact.has(t.family) && (engine !== 'sqlite' || ['integer', 'text', 'date'].includes(t.family));
+    exact.has(t.family) &&
+    (engine !== 'sqlite' || ['integer', 'text', 'date'].includes(t.family)) &&
+    (t.family !== 'text' || (engine !== 'mariadb' && engine !== 'mysql'));
   const keys: SliceSortKey[] = [];
   for (const item of orderBy) {
     let e: Expr | undefined = item.by;

@@ -13,16 +13,19 @@ import type { Coordinator } from './coordinator.js';
 import { EAGER_TABLE, type EagerAggregation, planEagerAggregation } from './eager.js';
 import { QueryError } from './errors.js';
 import {
+  type JoinCandidate,
   type JoinChoice,
   RUNTIME_KEY_LIMIT,
   type Semijoin,
   chooseJoins,
+  estimateAccess,
   estimateLeaf,
   joinCandidates,
   leavesOf,
 } from './joins.js';
 import { type FragmentAccess, type RelationAccess, accessSql } from './localize.js';
-import type { SliceQuery } from './pushdown.js';
+import { type SlicePushdown, type SliceQuery, broadcastMark, planSlicePushdown } from './pushdown.js';
+import type { SiteSpec } from '../design/schema.js';
 import type { Statistics } from './stats.js';
 
 /** What distributed.ts's plan looks like, as far as this module fills it in. */
@@ -40,8 +43,14 @@ export interface ReadUse {
 export type StagedPlan =
   | { kind: 'eager'; eager: EagerAggregation; accesses: RelationAccess[] }
   | { kind: 'semijoin'; accesses: RelationAccess[]; semijoins: Semijoin[]; choices: JoinChoice[]; stats: Statistics }
+  /** A grouping query run by slices, one relation's rows sent to every slice first. */
+  | { kind: 'broadcast'; accesses: RelationAccess[]; pushdown: SlicePushdown; choices: JoinChoice[]; stats: Statistics }
   /** Nothing staged: the joins are shipped; only the plan's description changes. */
   | { kind: 'ship'; accesses: RelationAccess[]; choices: JoinChoice[]; stats: Statistics };
+
+/** At most this many rows are planned for a broadcast; at run time up to `RUNTIME_BROADCAST_LIMIT`. */
+export const PLANNED_BROADCAST_LIMIT = 1000;
+export const RUNTIME_BROADCAST_LIMIT = 3000;
 
 export async function planStaged(
   sql: string,
@@ -60,14 +69,98 @@ export async function planStaged(
     return undefined; // no statistics, no cost model: everything shipped as before
   }
   const { choices, semijoins } = chooseJoins(candidates, stats);
+  const broadcast = planBroadcast(sql, statement, accesses, candidates, stats, choices);
+  if (broadcast) return broadcast;
   return semijoins.length
     ? { kind: 'semijoin', accesses, semijoins, choices, stats }
     : { kind: 'ship', accesses, choices, stats };
 }
 
+/**
+ * Broadcast: a grouping query that slice pushdown cannot run only because one relation does not
+ * follow the slices; if that relation is small (statistics), its rows are sent to every slice.
+ * Inline rows are typed by their literals, so only NOT NULL integer and text columns are sent.
+ */
+function planBroadcast(
+  sql: string,
+  statement: Statement,
+  accesses: RelationAccess[],
+  candidates: JoinCandidate[],
+  stats: Statistics,
+  choices: JoinChoice[],
+): StagedPlan | undefined {
+  const sendable = (a: RelationAccess) =>
+    a.relation.relation.columns
+      .filter((c) => a.needs.columns.has(c.name))
+      .every((c) => !c.nullable && (c.type.family === 'integer' || c.type.family === 'text'));
+  const small = [...new Set(candidates.flatMap((c) => [c.left.access, c.right.access]))]
+    .map((a) => ({ access: a, rows: estimateAccess(a, stats) }))
+    .filter((x) => x.rows <= PLANNED_BROADCAST_LIMIT && sendable(x.access))
+    .sort((a, b) => a.rows - b.rows);
+  const ship = accesses.reduce((n, a) => n + estimateAccess(a, stats), 0);
+  for (const { access, rows } of small) {
+    const name = access.relation.relation.name;
+    const pushdown = planSlicePushdown(sql, statement, accesses, { broadcast: new Set([name]) });
+    if (!pushdown) continue;
+    const cost = rows + rows * pushdown.slices.length + ROUND_COST_ROWS;
+    if (cost >= ship) continue;
+    for (const c of choices.filter((x) => x.on.split(' = ').some((side) => side.startsWith(`${name}.`)))) {
+      c.strategy = 'broadcast';
+      c.estimated.cost.broadcast = cost;
+      c.estimated.cost.ship = ship;
+      delete c.reducer;
+      delete c.reduced;
+      delete c.estimated.reduced_rows;
+      c.reason = `${name} is small (est. ${rows} rows) and the rest follows the slices: ${name} is sent to the ${pushdown.slices.length} slice${pushdown.slices.length === 1 ? '' : 's'}, which join and pre-aggregate (est. ${ship} rows if everything were shipped)`;
+    }
+    for (const c of choices.filter((x) => x.strategy !== 'broadcast')) {
+      c.strategy = 'co-located';
+      c.reason = 'both sides follow the slices: joined at the sites, within each slice';
+    }
+    return { kind: 'broadcast', accesses, pushdown, choices, stats };
+  }
+  return undefined;
+}
+
+const ROUND_COST_ROWS = 500;
+
+const broadcastText = (sql: string, pushdown: SlicePushdown) =>
+  (pushdown.broadcast ?? []).reduce(
+    (text, b) => text.replace(broadcastMark(b.access.relation.relation.name), `(…rows of ${b.access.relation.relation.name})`),
+    sql,
+  );
+
 const keysPlaceholder = (s: Semijoin) => `(…keys of ${s.reducer.relation.relation.name}.${s.reducerColumn.name})`;
 
 export function describeStaged(plan: PlanView, staged: StagedPlan): void {
+  if (staged.kind === 'broadcast') {
+    const { pushdown } = staged;
+    const sent = pushdown.broadcast!.map((b) => b.access);
+    plan.site_queries = [
+      ...sent.flatMap((a) =>
+        leavesOf(a.plan).map((l) => ({
+          site: l.site.name,
+          fragments: [l.fragment.name],
+          sql: l.sql,
+          estimated_rows: estimateLeaf(l, staged.stats),
+        })),
+      ),
+      ...pushdown.slices.map((x) => ({ site: x.site.name, fragments: x.fragments, sql: broadcastText(x.sql, pushdown) })),
+    ];
+    plan.joins = staged.choices;
+    plan.coordinator.steps = [
+      ...sent.map(
+        (a) =>
+          `broadcast ${a.relation.relation.name}: fetched first from ${leavesOf(a.plan)
+            .map((l) => l.fragment.name)
+            .join(', ')}, then sent to every slice as an inline table`,
+      ),
+      ...staged.choices.map((c) => `join ${c.on}: ${c.strategy} — ${c.reason}`),
+      `combine the partial groups of ${pushdown.slices.length} slice${pushdown.slices.length === 1 ? '' : 's'} (joins with the broadcast rows and partial aggregates ran at the sites)`,
+      `run: ${pushdown.rewritten.replace(/\s+/g, ' ').trim()}`,
+    ];
+    return;
+  }
   if (staged.kind === 'eager') {
     const { eager } = staged;
     const preserved = leavesOf(eager.preserved.plan);
@@ -100,7 +193,7 @@ export function describeStaged(plan: PlanView, staged: StagedPlan): void {
         .map(([r, n]) => `${r} ${n}`)
         .join(
           ', ',
-        )}${c.estimated.reduced_rows !== undefined ? ` → ${c.reduced} ${c.estimated.reduced_rows}` : ''}; cost ship ${c.estimated.cost.ship}${c.estimated.cost.semijoin !== undefined ? `, semijoin ${c.estimated.cost.semijoin}` : ''}${c.estimated.cost.broadcast !== undefined ? `, broadcast ${c.estimated.cost.broadcast} (not run: needs aggregation at the sites)` : ''}; ${c.reason}${c.actual ? ` — actual: ${c.actual.applied ? `${c.actual.keys} keys shipped, ${c.actual.rows} rows fetched` : `${c.actual.keys}+ keys, too many: shipped whole (${c.actual.rows} rows)`}` : ''}`,
+        )}${c.estimated.reduced_rows !== undefined ? ` → ${c.reduced} ${c.estimated.reduced_rows}` : ''}; cost ship ${c.estimated.cost.ship}${c.estimated.cost.semijoin !== undefined ? `, semijoin ${c.estimated.cost.semijoin}` : ''}${c.estimated.cost.broadcast !== undefined ? `, broadcast ${c.estimated.cost.broadcast} (runs only for a grouping query the slices can then aggregate)` : ''}; ${c.reason}${c.actual ? ` — actual: ${c.actual.applied ? `${c.actual.keys} keys shipped, ${c.actual.rows} rows fetched` : `${c.actual.keys}+ keys, too many: shipped whole (${c.actual.rows} rows)`}` : ''}`,
   );
   plan.coordinator.steps = [...steps, ...plan.coordinator.steps.filter((x) => !x.startsWith('join '))];
   if (staged.kind === 'semijoin') {
@@ -228,6 +321,27 @@ async function loadSlices(
   );
 }
 
+/** Rows as an inline table in the site's dialect (VALUES, or UNION ALL on MariaDB). */
+function inlineTable(engine: SiteSpec['engine'], columns: Column[], rows: unknown[][]): string {
+  const dialect = dialectFor(engine);
+  const q = (n: string) => dialect.quoteIdentifier(n);
+  const literal = (c: Column, v: unknown) => {
+    const key = keyOf(c, v);
+    return key === undefined ? 'NULL' : dialect.literal(c.type, key);
+  };
+  if (engine === 'mariadb' || engine === 'mysql')
+    return `(${rows
+      .map(
+        (r, j) =>
+          `SELECT ${columns.map((c, i) => (j === 0 ? `${literal(c, r[i])} AS ${q(c.name)}` : literal(c, r[i]))).join(', ')}`,
+      )
+      .join(' UNION ALL ')})`;
+  const tuples = rows.map((r) => `(${columns.map((c, i) => literal(c, r[i])).join(', ')})`).join(', ');
+  if (engine === 'sqlite')
+    return `(SELECT ${columns.map((c, i) => `column${i + 1} AS ${q(c.name)}`).join(', ')} FROM (VALUES ${tuples}))`;
+  return `(SELECT * FROM (VALUES ${tuples}) AS ddbkit_values(${columns.map((c) => q(c.name)).join(', ')}))`;
+}
+
 function keyOf(column: Column, v: unknown): Key | undefined {
   if (v === null || v === undefined) return undefined;
   if (column.type.family === 'integer') {
@@ -270,7 +384,56 @@ export async function runStaged(
     rebuildMs += performance.now() - started;
   };
 
-  if (staged.kind === 'eager') {
+  if (staged.kind === 'broadcast') {
+    const { pushdown } = staged;
+    const b = pushdown.broadcast![0]!;
+    const name = b.access.relation.relation.name;
+    await rebuild([b.access], await fetchLeaves(leavesOf(b.access.plan), coordinator, reads, recordLeaf));
+    const columns = b.columns.map((c) => b.access.relation.relation.columns.find((x) => x.name === c)!);
+    const q = (n: string) => `"${n.replace(/"/g, '""')}"`;
+    const result = await coordinator.run(
+      `SELECT ${columns.map((c) => q(c.name)).join(', ')} FROM ${q(name)} LIMIT ${RUNTIME_BROADCAST_LIMIT + 1}`,
+    );
+    const rows: unknown[][] = [];
+    for await (const batch of result.batches) rows.push(...batch);
+    const choice = staged.choices.find((c) => c.strategy === 'broadcast');
+    if (rows.length > RUNTIME_BROADCAST_LIMIT) {
+      // More rows than planned: ship everything instead, as the general path does.
+      if (choice) choice.reason += ` — at run time ${name} had more than ${RUNTIME_BROADCAST_LIMIT} rows: everything shipped`;
+      const rest = staged.accesses.filter((a) => a !== b.access);
+      await rebuild(
+        rest,
+        await fetchLeaves(
+          rest.flatMap((a) => leavesOf(a.plan)),
+          coordinator,
+          reads,
+          recordLeaf,
+        ),
+      );
+    } else {
+      if (choice) choice.actual = { keys: rows.length, applied: true, rows: rows.length };
+      const partial = await coordinator.createFragmentTable(pushdown.columns, pushdown.partialTable);
+      // No broadcast row: every slice's inner join is empty, no site is asked.
+      const slices =
+        rows.length === 0
+          ? []
+          : pushdown.slices.map((x) => ({
+              ...x,
+              sql: x.sql.replace(broadcastMark(name), inlineTable(x.site.engine, columns, rows)),
+            }));
+      await loadSlices(partial, pushdown.columns, slices, coordinator, reads, (slice, n, ms) => {
+        const shown = broadcastText(
+          slice.sql.replace(inlineTable(slice.site.engine, columns, rows), broadcastMark(name)),
+          pushdown,
+        );
+        const x = analyze
+          ? plan.site_queries.find((y) => y.sql === shown && y.site === slice.site.name && y.rows === undefined)
+          : undefined;
+        if (x) Object.assign(x, { rows: n, ms: round1(ms) });
+      });
+      final = pushdown.rewritten;
+    }
+  } else if (staged.kind === 'eager') {
     const { eager } = staged;
     const partial = await coordinator.createFragmentTable(eager.inner.columns, eager.inner.partialTable);
     const [tables] = await Promise.all([

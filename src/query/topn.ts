@@ -7,8 +7,9 @@
  *
  * Conditions (else nothing is pushed, never a different answer): the site must order exactly as
  * the coordinator does — sort keys are plain columns of types every engine orders alike (integers,
- * decimals, dates; timestamps and text except on SQLite, where they are stored as text; text with
- * a code-point collation), NULLs placed explicitly as PostgreSQL places them — and the site must
+ * decimals, dates; timestamps except on SQLite, where they are stored as text; text in code-point
+ * order, COLLATE "C" on PostgreSQL and never on MariaDB, whose binary collation pads with spaces),
+ * NULLs placed explicitly as PostgreSQL places them — and the site must
  * see every condition of the WHERE (a row the coordinator would filter out must not take a place).
  */
 import type { Expr, Statement } from 'pgsql-ast-parser';
@@ -72,8 +73,10 @@ function ordersAlike(engine: string, column: Column): boolean {
       return true;
     case 'timestamp':
     case 'timestamptz':
+      return engine !== 'sqlite';
     case 'text':
-      return engine !== 'sqlite' || column.type.family === 'text';
+      // MariaDB's binary collation pads with spaces ('a' sorts after 'a\t'): not code-point order.
+      return engine !== 'mariadb' && engine !== 'mysql';
     default:
       return false;
   }
@@ -155,11 +158,13 @@ export function applyTopN(sql: string, statement: Statement, accesses: RelationA
       const stored = [...variablesOf(p).values()].every((v) => leaf.fragment.columns.includes(v.name));
       if (!stored && !universe.implies(leaf.fragment.membership, p)) return undefined;
     }
-    if (!keys.every((k) => !leaf.fragment.columns.includes(k.column.name) || ordersAlike(leaf.site.engine, k.column)))
-      return undefined;
   }
 
+  let pushed = 0;
   for (const leaf of leaves) {
+    // A site that would order differently returns all its rows: still correct.
+    if (!keys.every((k) => !leaf.fragment.columns.includes(k.column.name) || ordersAlike(leaf.site.engine, k.column))) continue;
+    pushed++;
     const dialect = dialectFor(leaf.site.engine);
     const collate = dialect.name === 'postgres' ? ' COLLATE "C"' : '';
     const order: string[] = [];
@@ -172,5 +177,10 @@ export function applyTopN(sql: string, statement: Statement, accesses: RelationA
     leaf.suffix = `${order.length ? `ORDER BY ${order.join(', ')} ` : ''}LIMIT ${limit + offset}`;
     leaf.sql = accessSql(leaf);
   }
-  return { relation: relation.name, limit: limit + offset, fragments: leaves.map((l) => l.fragment.name) };
+  if (pushed === 0) return undefined;
+  return {
+    relation: relation.name,
+    limit: limit + offset,
+    fragments: leaves.filter((l) => l.suffix).map((l) => l.fragment.name),
+  };
 }

@@ -346,6 +346,25 @@ describe('the plan: top-N, semijoins, aggregation below a LEFT JOIN, COUNT(DISTI
     for (const q of kept.site_queries) expect(q.sql).toMatch(/orders_/);
   });
 
+  it('broadcast: a small relation not following the slices is sent to them, and the sites aggregate', async () => {
+    const sql = `SELECT c.city, count(*) AS lines, sum(oi.quantity) AS units FROM customer c JOIN orders o ON o.customer_id = c.customer_id
+       JOIN order_item oi ON oi.order_id = o.order_id WHERE c.city = 'Karen' AND c.customer_id < 900 GROUP BY c.city`;
+    const db = dep('ecommerce', 'shipped').db;
+    const plan = await db.explain(sql);
+    expect(plan.joins).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ on: 'orders.customer_id = customer.customer_id', strategy: 'broadcast' }),
+        expect.objectContaining({ strategy: 'co-located' }),
+      ]),
+    );
+    const slices = plan.site_queries.filter((q) => /GROUP BY/.test(q.sql));
+    expect(slices).toHaveLength(3);
+    for (const q of slices) expect(q.sql).toContain('(…rows of customer) AS "c"');
+    const { difference, result } = await check('ecommerce', 'shipped', sql, false);
+    expect(difference).toBeUndefined();
+    expect(result!.plan.joins!.find((j) => j.strategy === 'broadcast')!.actual!.rows).toBeGreaterThan(0);
+  });
+
   it('COUNT(DISTINCT) of a non-slicing column is not split across slices', async () => {
     const plan = await dep('ecommerce', 'shipped').db.explain(
       `SELECT o.status, count(DISTINCT o.customer_id) AS n FROM orders o GROUP BY o.status`,

@@ -602,6 +602,20 @@ export const HAND_QUERIES: HandQuery[] = [
     'join elimination with a condition the parent’s fragment implies',
     `SELECT p.method, count(*) AS n FROM payment p JOIN orders o ON o.order_id = p.order_id WHERE o.region IN ('NBO', 'KSM') GROUP BY p.method`,
   ),
+  e(
+    'broadcast: a few customers sent to every order slice, joined and aggregated there',
+    `SELECT c.city, count(*) AS lines, sum(oi.quantity) AS units FROM customer c JOIN orders o ON o.customer_id = c.customer_id
+       JOIN order_item oi ON oi.order_id = o.order_id WHERE c.city = 'Karen' AND c.customer_id < 900 GROUP BY c.city`,
+  ),
+  e(
+    'broadcast: grouped by the broadcast relation’s key and name',
+    `SELECT c.customer_id, c.name, count(*) AS orders, min(o.order_date) AS first FROM orders o JOIN customer c ON c.customer_id = o.customer_id
+      WHERE c.customer_id BETWEEN 100 AND 130 GROUP BY c.customer_id, c.name`,
+  ),
+  e(
+    'broadcast of no rows',
+    `SELECT c.name, count(*) AS n FROM customer c JOIN orders o ON o.customer_id = c.customer_id WHERE c.city = 'Nowhere' GROUP BY c.name`,
+  ),
   l(
     'semijoin with NULL keys (addresses)',
     `SELECT e.nss, s.nce FROM employee e JOIN student s ON s.address = e.address WHERE e.status = 'librarian'`,
