@@ -1,5 +1,5 @@
 /**
- * `npm run bench:writes [-- --users 100 --ops 100 --seed 1 --rounds 1 --out DIR]`: the DDB-Helper paper's
+ * `npm run bench:writes [-- --users 100 --ops 100 --seed 1 --rounds 1 --sessions 16 --out DIR]`: the DDB-Helper paper's
  * load test (its Figure 1) on real servers.
  *
  * The library's borrow/return workload (examples/library/workload.yaml), 100 concurrent users ×
@@ -10,6 +10,9 @@
  *                site) + MariaDB (FST) + PostgreSQL (FSEGT), STUDENT_BIB replicated synchronously on
  *                all three: every borrow and return writes nb_borrow at three sites in one
  *                two-phase commit (PREPARE TRANSACTION / XA).
+ *
+ * ddbkit opens at most `--sessions` (default 16, its default) sessions per site, so the centralized
+ * design's 100 users share 16 sessions where the distributed design's share 16 at each of three sites.
  *
  * Both start from the same data (deployed from examples/library/library.sql; a second round
  * refills what the first changed). Each run's invariants, "nothing lost" and replica checks must
@@ -39,9 +42,10 @@ const OPS = Number(argValue('--ops') ?? 100);
 const SEED = Number(argValue('--seed') ?? 1);
 const ROUNDS = Number(argValue('--rounds') ?? 1);
 const OUT = argValue('--out');
+const SESSIONS = argValue('--sessions') === undefined ? undefined : Number(argValue('--sessions'));
 if (![USERS, OPS, ROUNDS].every((x) => Number.isInteger(x) && x >= 1) || !Number.isInteger(SEED)) {
   console.error(
-    'usage: npm run bench:writes -- [--users 100] [--ops 100] [--seed 1] [--rounds 1] [--out DIR: the comparison chart]',
+    'usage: npm run bench:writes -- [--users 100] [--ops 100] [--seed 1] [--rounds 1] [--sessions 16] [--out DIR: the comparison chart]',
   );
   process.exit(2);
 }
@@ -121,6 +125,7 @@ async function main(): Promise<void> {
       ops: OPS,
       seed: SEED,
       sitesDir: tmp,
+      ...(SESSIONS ? { sessions: SESSIONS } : {}),
       note: (t: string) => console.log(`  ${t}`),
       onProgress: (done: number, total: number) => {
         if (performance.now() - shown < 10_000) return;

@@ -34,6 +34,9 @@ export interface LoadTestOptions {
   /** Bring every site back to the source's data first (default); false runs on the data as it is. */
   reset?: boolean;
   maxAttempts?: number;
+  /** Sessions per site the distributed database may open (ddbkit's default: 16), and its DuckDB coordinators (4). */
+  sessions?: number;
+  coordinators?: number;
   /** Messages about the preparation (deploying, refilling). */
   note?: (text: string) => void;
   onProgress?: (done: number, total: number) => void;
@@ -91,7 +94,11 @@ export async function prepareSites(designFile: string, workload: Workload, optio
 
 export async function loadTest(designFile: string, workload: Workload, options: LoadTestOptions): Promise<LoadTestReport> {
   const prepared = await prepareSites(designFile, workload, options);
-  const db = await openDistributed(designFile, options.sitesDir ? { sitesDir: options.sitesDir } : {});
+  const db = await openDistributed(designFile, {
+    ...(options.sitesDir ? { sitesDir: options.sitesDir } : {}),
+    ...(options.sessions ? { maxSessions: options.sessions } : {}),
+    ...(options.coordinators ? { coordinators: options.coordinators } : {}),
+  });
   const wdb: WriteDatabase = db;
   let run: RunResult;
   const checks: CheckResult[] = [];

@@ -78,6 +78,7 @@ export function registerLoadTest(program: Command, io: Io): void {
     .option('--ops <n>', 'transactions per user', '100')
     .option('--seed <n>', 'random seed (the same seed draws the same transactions)', '1')
     .option('--max-attempts <n>', 'attempts of a transaction failing with a retryable error before it counts as aborted', '10')
+    .option('--sessions <n>', 'sessions per site the distributed database may open (default 16)')
     .option('--compare <designs...>', 'run the same workload on these designs too and draw the comparison chart')
     .option('--out <dir>', 'with --compare: where the chart (SVG, PNG), index.html and loadtest.json go', 'loadtest-report')
     .option('--no-reset', "run on the sites' data as it is instead of bringing every site back to the source's data first")
@@ -92,6 +93,7 @@ export function registerLoadTest(program: Command, io: Io): void {
           ops: string;
           seed: string;
           maxAttempts: string;
+          sessions?: string;
           compare?: string[];
           out: string;
           reset: boolean;
@@ -105,6 +107,7 @@ export function registerLoadTest(program: Command, io: Io): void {
         const seed = Number(opts.seed);
         if (!Number.isInteger(seed)) throw new UserError(`--seed must be a whole number, not ${opts.seed}`);
         const maxAttempts = positiveInt(opts.maxAttempts, '--max-attempts');
+        const sessions = opts.sessions === undefined ? undefined : positiveInt(opts.sessions, '--sessions');
         const workload = await loadWorkload(opts.workload);
         const json = opts.format === 'json';
         const note = (t: string) => {
@@ -119,6 +122,7 @@ export function registerLoadTest(program: Command, io: Io): void {
             ops,
             seed,
             maxAttempts,
+            ...(sessions ? { sessions } : {}),
             reset: opts.reset,
             ...(opts.sitesDir ? { sitesDir: opts.sitesDir } : {}),
             note,
