@@ -75,6 +75,19 @@ const ONE_FRAGMENT_QUERIES = [
   "SELECT customer_id, name, city FROM customer WHERE region = 'NBO' AND customer_id < 200",
 ];
 
+/**
+ * Queries that take the other planned paths (top-N, semijoin, broadcast, aggregation below a LEFT
+ * JOIN, join elimination) on real PostgreSQL and MariaDB sites: checked against central, timed once.
+ */
+const PATH_QUERIES = [
+  'SELECT order_id, ship_date, ship_date - order_date AS days FROM orders ORDER BY ship_date DESC, order_id LIMIT 10 OFFSET 5',
+  'SELECT customer_id, name FROM customer WHERE customer_id > 1000 ORDER BY name DESC, customer_id LIMIT 7',
+  "SELECT c.customer_id, c.city, o.order_id, o.status FROM customer c JOIN orders o ON o.customer_id = c.customer_id WHERE c.city = 'Karen' AND c.customer_id < 3000",
+  "SELECT c.city, count(*) AS lines, sum(oi.quantity) AS units FROM customer c JOIN orders o ON o.customer_id = c.customer_id JOIN order_item oi ON oi.order_id = o.order_id WHERE c.city = 'Karen' AND c.customer_id < 2000 GROUP BY c.city",
+  'SELECT c.customer_id, count(*) AS n, count(o.order_id) AS orders, sum(o.order_id) / count(o.order_id) AS mid FROM customer c LEFT JOIN orders o ON o.customer_id = c.customer_id WHERE c.customer_id > 84000 GROUP BY c.customer_id',
+  'SELECT o.order_id, o.status, sum(oi.quantity * oi.unit_price) AS total FROM orders o JOIN order_item oi ON oi.order_id = o.order_id GROUP BY o.order_id, o.status ORDER BY total DESC, o.order_id LIMIT 10',
+];
+
 // ---------------------------------------------------------------------------------------------
 // Result comparison: multisets of rows, numbers within a relative tolerance.
 
@@ -203,6 +216,7 @@ function pathOf(plan: QueryPlan): string {
   const steps = plan.coordinator.steps.join('\n');
   const parts: string[] = [];
   if (/aggregation below the LEFT JOIN/.test(steps)) parts.push('LEFT JOIN aggregation');
+  else if (plan.joins?.some((j) => j.strategy === 'broadcast')) parts.push('broadcast');
   else if (/combine the partial groups/.test(steps)) parts.push('slice pushdown');
   else if (plan.joins?.some((j) => j.strategy === 'semijoin')) parts.push('semijoin');
   else if (/rebuild/.test(steps)) parts.push('fetch + rebuild');
@@ -447,6 +461,22 @@ try {
       `  ${sites.length === 1 ? 'ok  ' : 'NO  '} ${sites.length} site${sites.length === 1 ? '' : 's'} (${sites.join(', ')}), ${r.plan.site_queries.length} site quer${r.plan.site_queries.length === 1 ? 'y' : 'ies'}, ${ms(r.plan.timings?.total_ms ?? NaN)} ms, ${diff ? `FAIL vs central: ${diff}` : 'same rows as central'}   ${sql}`,
     );
     for (const q of r.plan.site_queries) console.log(`         → ${q.site}: ${q.sql}`);
+  }
+
+  // The other planned paths, on these servers.
+  console.log('\nqueries taking the other planned paths (ddbkit once, checked against central):');
+  for (const sql of PATH_QUERIES) {
+    const t0 = performance.now();
+    const r = await db.query(sql, { analyze: true });
+    const took = performance.now() - t0;
+    const c = await timed(() => pgRun(central, sql));
+    const diff = compareRows(c.value, r.rows);
+    if (diff) failures++;
+    console.log(
+      `  ${diff ? 'FAIL' : 'ok  '} ${pathOf(r.plan).padEnd(24)} ddbkit ${ms(took).padStart(7)} ms, central ${ms(c.ms).padStart(7)} ms, ${fmt(r.rows.length)} rows${diff ? ` — ${diff}` : ''}   ${sql}`,
+    );
+    for (const j of r.plan.joins ?? [])
+      console.log(`         join ${j.on}: ${j.strategy}${j.actual ? ` (actual ${JSON.stringify(j.actual)})` : ''}`);
   }
 
   console.log('\ngoals:');
