@@ -90,7 +90,8 @@ export function parseQuery(sql: string): Statement {
     statements = parse(sql, { locationTracking: true });
   } catch (e) {
     const construct = unparsableConstruct(sql);
-    if (construct) throw new QueryError(`${construct} is not supported (the SQL parser ddbkit uses cannot read it)`, 'UNSUPPORTED');
+    if (construct)
+      throw new QueryError(`${construct} is not supported (the SQL parser ddbkit uses cannot read it)`, 'UNSUPPORTED');
     const first = String((e as Error).message)
       .split('\n')
       .slice(0, 3)
@@ -115,7 +116,10 @@ const UNPARSABLE: Array<[RegExp, string]> = [
   [/\bNATURAL\s+(?:(?:LEFT|RIGHT|FULL|INNER)\s+)?(?:OUTER\s+)?JOIN\b/i, 'NATURAL JOIN (write the ON condition)'],
   [/\bSIMILAR\s+TO\b/i, 'SIMILAR TO (use LIKE)'],
   [/\bBETWEEN\s+SYMMETRIC\b/i, 'BETWEEN SYMMETRIC'],
-  [/\b(?:ROWS|RANGE|GROUPS)\s+(?:BETWEEN|UNBOUNDED|CURRENT\s+ROW|\d+\s+PRECEDING)/i, 'a window frame clause (ROWS/RANGE/GROUPS …)'],
+  [
+    /\b(?:ROWS|RANGE|GROUPS)\s+(?:BETWEEN|UNBOUNDED|CURRENT\s+ROW|\d+\s+PRECEDING)/i,
+    'a window frame clause (ROWS/RANGE/GROUPS …)',
+  ],
   [/\bWINDOW\s+\w+\s+AS\s*\(/i, 'a named WINDOW clause (write the window in OVER (…))'],
   [/\bGROUPING\s+SETS\b/i, 'GROUPING SETS (ROLLUP and CUBE are supported)'],
   [/\bGROUP\s+BY\s*\(\s*\)/i, 'GROUP BY ()'],
