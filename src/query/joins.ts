@@ -141,22 +141,42 @@ export function joinCandidates(statement: Statement, accesses: RelationAccess[])
   return out;
 }
 
-/** System R's default selectivities, with the key's own: `pk = v` selects one row. */
-function selectivity(p: Predicate | undefined, rows: number, pk: string[]): number {
+/**
+ * System R's default selectivities, with the key's own: `pk = v` selects one row, and a range on
+ * an integer key is measured against the fragment's smallest and largest key when known.
+ */
+function selectivity(p: Predicate | undefined, rows: number, pk: string[], range?: [number, number]): number {
   if (!p) return 1;
   const one = pk.length === 1 ? 1 / Math.max(1, rows) : 0.1;
   const isKey = (name: string) => pk.length === 1 && pk[0] === name;
+  const within = (v: number, op: string): number | undefined => {
+    if (!range) return undefined;
+    const [lo, hi] = range;
+    const span = Math.max(1, hi - lo + 1);
+    const below = Math.min(1, Math.max(0, (v - lo) / span));
+    return op === '<' || op === '<=' ? below : 1 - below;
+  };
   switch (p.kind) {
     case 'const':
       return p.value === true ? 1 : 0;
-    case 'compare':
-      return p.op === '=' ? (isKey(p.variable.name) ? one : 0.1) : p.op === '<>' ? 0.9 : 1 / 3;
+    case 'compare': {
+      if (p.op === '=') return isKey(p.variable.name) ? one : 0.1;
+      if (p.op === '<>') return 0.9;
+      const measured = isKey(p.variable.name) && typeof p.value === 'bigint' ? within(Number(p.value), p.op) : undefined;
+      return measured ?? 1 / 3;
+    }
     case 'in': {
       const s = Math.min(1, p.values.length * (isKey(p.variable.name) ? one : 0.1));
       return p.negated ? 1 - s : s;
     }
-    case 'between':
-      return p.negated ? 0.75 : 0.25;
+    case 'between': {
+      const measured =
+        isKey(p.variable.name) && range && typeof p.low === 'bigint' && typeof p.high === 'bigint'
+          ? Math.max(0, (within(Number(p.high), '<=') ?? 0) - (within(Number(p.low), '<') ?? 0))
+          : undefined;
+      const s = measured ?? 0.25;
+      return p.negated ? 1 - s : s;
+    }
     case 'isNull':
       return p.negated ? 0.9 : 0.1;
     case 'column':
@@ -164,11 +184,11 @@ function selectivity(p: Predicate | undefined, rows: number, pk: string[]): numb
     case 'is':
       return 0.5;
     case 'and':
-      return p.args.reduce((s, a) => s * selectivity(a, rows, pk), 1);
+      return p.args.reduce((s, a) => s * selectivity(a, rows, pk, range), 1);
     case 'or':
-      return 1 - p.args.reduce((s, a) => s * (1 - selectivity(a, rows, pk)), 1);
+      return 1 - p.args.reduce((s, a) => s * (1 - selectivity(a, rows, pk, range)), 1);
     case 'not':
-      return 1 - selectivity(p.arg, rows, pk);
+      return 1 - selectivity(p.arg, rows, pk, range);
   }
 }
 
@@ -180,7 +200,8 @@ export function estimateAccess(a: RelationAccess, stats: Statistics): number {
 
 export function estimateLeaf(leaf: FragmentAccess, stats: Statistics): number {
   const rows = stats.fragments[leaf.fragment.name] ?? 1000;
-  return Math.max(0, Math.round(rows * selectivity(leaf.filter, rows, leaf.fragment.relation.primaryKey)));
+  const range = stats.keyRanges?.[leaf.fragment.name];
+  return Math.max(0, Math.round(rows * selectivity(leaf.filter, rows, leaf.fragment.relation.primaryKey, range)));
 }
 
 /** Rows of a relation (one vertical column group's fragments). */

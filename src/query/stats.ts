@@ -17,6 +17,8 @@ export interface Statistics {
   collectedAt: string;
   /** Rows per fragment name. */
   fragments: Record<string, number>;
+  /** The smallest and largest key per fragment whose key is one integer column (range selectivity). */
+  keyRanges?: Record<string, [number, number]>;
 }
 
 export const STATISTICS_TTL_MS = 60 * 60 * 1000;
@@ -41,7 +43,9 @@ export function statisticsFor(
   const names = resolved.relations.flatMap((r) => r.fragments.map((f) => f.name));
   const cached = memo.get(file);
   const fresh = (s: Statistics) =>
-    Date.now() - Date.parse(s.collectedAt) < STATISTICS_TTL_MS && names.every((n) => typeof s.fragments[n] === 'number');
+    Date.now() - Date.parse(s.collectedAt) < STATISTICS_TTL_MS &&
+    s.keyRanges !== undefined &&
+    names.every((n) => typeof s.fragments[n] === 'number');
   const load = async (): Promise<Statistics> => {
     if (cached) {
       const s = await cached.catch(() => undefined);
@@ -73,25 +77,31 @@ async function collect(
   resolved: ResolvedDesign,
   use: <T>(site: string, fn: (c: SiteConnector) => Promise<T>) => Promise<T>,
 ): Promise<Statistics> {
-  const bySite = new Map<string, Array<{ fragment: string; table: string; site: SiteSpec }>>();
+  const bySite = new Map<string, Array<{ fragment: string; table: string; site: SiteSpec; key?: string }>>();
   for (const r of resolved.relations) {
+    const pk = r.relation.primaryKey;
+    const integerKey =
+      pk.length === 1 && r.relation.columns.find((c) => c.name === pk[0])?.type.family === 'integer' ? pk[0] : undefined;
     for (const f of r.fragments) {
       const site = f.sites[0]!;
-      bySite.set(site.name, [...(bySite.get(site.name) ?? []), { fragment: f.name, table: tableName(f), site }]);
+      const entry = { fragment: f.name, table: tableName(f), site, ...(integerKey ? { key: integerKey } : {}) };
+      bySite.set(site.name, [...(bySite.get(site.name) ?? []), entry]);
     }
   }
   const fragments: Record<string, number> = {};
+  const keyRanges: Record<string, [number, number]> = {};
   await Promise.all(
     [...bySite.entries()].map(([site, list]) =>
       use(site, async (c) => {
         for (const f of list) {
-          const rows = await c.query<Record<string, unknown>>(
-            `SELECT count(*) AS n FROM ${dialectFor(f.site.engine).quoteIdentifier(f.table)}`,
-          );
-          fragments[f.fragment] = Number(Object.values(rows[0] ?? {})[0] ?? 0);
+          const q = (n: string) => dialectFor(f.site.engine).quoteIdentifier(n);
+          const range = f.key ? `, min(${q(f.key)}) AS lo, max(${q(f.key)}) AS hi` : '';
+          const [row] = await c.query<Record<string, unknown>>(`SELECT count(*) AS n${range} FROM ${q(f.table)}`);
+          fragments[f.fragment] = Number(row?.n ?? 0);
+          if (f.key && row?.lo !== null && row?.lo !== undefined) keyRanges[f.fragment] = [Number(row.lo), Number(row.hi)];
         }
       }),
     ),
   );
-  return { collectedAt: new Date().toISOString(), fragments };
+  return { collectedAt: new Date().toISOString(), fragments, keyRanges };
 }
