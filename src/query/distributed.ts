@@ -176,7 +176,7 @@ export class DistributedDatabase {
       pool: (site) => this.pool(site),
       siteIndex: (site) => design.sites.findIndex((s) => s.name === site),
       log: this.decisionLog,
-      gidPrefix: gidPrefix(design.name, this.decisionLog.file),
+      gidPrefix: gidPrefix(design.name, this.decisionLog.dir),
       decisionTables: new Set(),
     };
   }

@@ -69,7 +69,10 @@ export async function recover(env: RecoveryEnv): Promise<RecoveryReport> {
         // It may have been decided since the log was read (this process finished it, a site left
         // unfinished): read the log again before taking "no decision" for an answer.
         if (record === undefined || record.state === 'preparing') record = (await env.log.read()).get(gid) ?? record;
-        if (record?.pid !== undefined && record.pid !== process.pid && processAlive(record.pid)) {
+        // A coordinator still running may yet decide; once a decision is logged, carrying it out is
+        // safe whoever does it (a commit is never turned into a rollback, nor the reverse).
+        const decided = record?.state === 'commit' || record?.state === 'done' || record?.state === 'abort';
+        if (!decided && record?.pid !== undefined && record.pid !== process.pid && processAlive(record.pid)) {
           stillInDoubt.add(gid);
           report.actions.push({
             site: site.name,
