@@ -115,7 +115,10 @@ export abstract class BaseConnector implements SiteConnector {
  */
 export function siteFailure(site: ResolvedSite, e: unknown, what: string, sql?: string): SiteError {
   if (e instanceof SiteError) return e;
-  const raw = errorMessage(e);
+  let raw = errorMessage(e);
+  // mysql2 reports a connection the server dropped in its own words: say what happened.
+  if (/connection is in closed state|PROTOCOL_CONNECTION_LOST|Connection lost/i.test(raw) && !/^connection lost/i.test(raw))
+    raw = `connection lost (the server closed it or went away): ${raw}`;
   const message = site.secrets.reduce((m, s) => m.split(s).join('***'), raw);
   const code = (e as { code?: unknown } | null)?.code;
   let serialised = '';
