@@ -14,6 +14,8 @@
  * answers the original join gives it: count(*) 1, count(x) 0, other aggregates NULL.
  */
 import type { Expr, Statement } from 'pgsql-ast-parser';
+import { relationScope } from '../design/resolve.js';
+import { type Predicate, postgresStyle, predicateFromExpr, renderSql, variablesOf } from '../predicate/index.js';
 import { parseQuery } from './analyze.js';
 import type { RelationAccess } from './localize.js';
 import { type SlicePushdown, planSlicePushdown } from './pushdown.js';
@@ -196,13 +198,46 @@ export function planEagerAggregation(
     const m = l ? keyword.exec(sql.slice(0, l.start)) : null;
     return m ? m.index : undefined;
   };
-  const fromEnd = block.where ? clauseStart(block.where, /WHERE\s*\(?\s*$/i) : clauseStart(block.groupBy[0], /GROUP\s+BY\s*$/i);
+  const fromEnd = block.where ? clauseStart(block.where, /WHERE[\s(]*$/i) : clauseStart(block.groupBy[0], /GROUP\s+BY\s*$/i);
   const joinStart = loc(block.from[1])?.start;
   const laterStart = block.from[2] ? loc(block.from[2])?.start : fromEnd;
   if (fromEnd === undefined || joinStart === undefined || laterStart === undefined) return undefined;
   const first = block.from[1]!.name as { name: string; schema?: string };
   const innerFrom = `${first.schema ? `${q(first.schema)}.` : ''}${q(first.name)} AS ${q(joined[0]!.alias)} ${sql.slice(laterStart, fromEnd)}`;
-  const innerSql = `SELECT ${select.join(', ')} FROM ${innerFrom.trim()} GROUP BY ${keys
+  // Conditions of the WHERE on the preserved side's join key hold for the joined key too (a row
+  // whose key fails them matches no preserved row): carried over, they filter at the sites.
+  const carried: string[] = [];
+  const scope = relationScope(preserved.access.relation.relation);
+  for (const c of conjuncts(block.where)) {
+    let p: Predicate;
+    try {
+      p = predicateFromExpr(c, sql, {
+        description: scope.description,
+        resolve: (name, qualifier) =>
+          qualifier && qualifier.toLowerCase() !== preserved.alias ? undefined : scope.resolve(name),
+      });
+    } catch {
+      continue;
+    }
+    const vars = [...variablesOf(p).values()];
+    const mapped = vars.map((v) => keys.find((k) => k.preserved === v.name && k.joined.item === joined[0]));
+    if (vars.length === 0 || mapped.some((k) => !k)) continue;
+    const sameFamily = mapped.every((k, i) => {
+      const t = k!.joined.item.access.relation.relation.columns.find((x) => x.name === k!.joined.column)?.type.family;
+      return t === vars[i]!.type.family;
+    });
+    if (!sameFamily) continue;
+    carried.push(
+      `(${renderSql(p, {
+        ...postgresStyle,
+        column: (v) => {
+          const k = keys.find((x) => x.preserved === v.name)!;
+          return `${q(k.joined.item.alias)}.${q(k.joined.column)}`;
+        },
+      })})`,
+    );
+  }
+  const innerSql = `SELECT ${select.join(', ')} FROM ${innerFrom.trim()}${carried.length ? ` WHERE ${carried.join(' AND ')}` : ''} GROUP BY ${keys
     .map((k) => `${q(k.joined.item.alias)}.${q(k.joined.column)}`)
     .join(', ')}`;
   let innerStatement = parsedInner.get(innerSql);

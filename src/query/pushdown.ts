@@ -635,7 +635,7 @@ export function planSlicePushdown(
     keywordBefore(limit?.offset, /OFFSET\s*$/i),
   ].filter((x): x is number => x !== undefined);
   const end = afterWhere.length ? Math.min(...afterWhere) : sql.replace(/[\s;]*$/, '').length;
-  const whereStart = block.where ? keywordBefore(block.where, /WHERE\s*\(?\s*$/i) : undefined;
+  const whereStart = block.where ? keywordBefore(block.where, /WHERE[\s(]*$/i) : undefined;
   if (block.where && whereStart === undefined) return undefined;
   const fromStart = Math.min(...block.from.map((f) => loc(f)!.start));
   splices.push({ start: fromStart, end: whereStart ?? end, text: `${partialTable} ` });

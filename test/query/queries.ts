@@ -616,6 +616,21 @@ export const HAND_QUERIES: HandQuery[] = [
     'broadcast of no rows',
     `SELECT c.name, count(*) AS n FROM customer c JOIN orders o ON o.customer_id = c.customer_id WHERE c.city = 'Nowhere' GROUP BY c.name`,
   ),
+  e(
+    'left-join aggregation: a WHERE on the preserved key is carried to the joined key at the sites',
+    `SELECT c.customer_id, count(*) AS n, count(o.order_id) AS orders, sum(o.order_id) / count(o.order_id) AS mid
+       FROM customer c LEFT JOIN orders o ON o.customer_id = c.customer_id WHERE c.customer_id > 4800 GROUP BY c.customer_id`,
+  ),
+  e(
+    'left-join aggregation: an OR on the preserved key, in parentheses, with another condition',
+    `SELECT c.customer_id, c.name, count(DISTINCT o.order_id) AS orders, coalesce(sum(oi.quantity), 0) AS items
+       FROM customer c LEFT JOIN orders o ON o.customer_id = c.customer_id LEFT JOIN order_item oi ON oi.order_id = o.order_id
+      WHERE c.region = 'MSA' AND (c.customer_id < 300 OR c.customer_id IN (4990, 4995)) GROUP BY c.customer_id, c.name`,
+  ),
+  e(
+    'slice pushdown with a doubly parenthesized WHERE',
+    `SELECT o.region, count(*) AS n FROM orders o JOIN order_item oi ON oi.order_id = o.order_id WHERE ((o.order_id < 500) OR (o.order_id > 19500)) GROUP BY o.region`,
+  ),
   l(
     'semijoin with NULL keys (addresses)',
     `SELECT e.nss, s.nce FROM employee e JOIN student s ON s.address = e.address WHERE e.status = 'librarian'`,
