@@ -4,6 +4,7 @@
  * relation rebuilding it from its fragments. Scripts never contain passwords: where a link needs
  * one, a placeholder the administrator replaces is written instead.
  */
+import { UserError } from '../design/errors.js';
 import type { ResolvedDesign, ResolvedFragment } from '../design/resolve.js';
 import type { Engine, SiteSpec } from '../design/schema.js';
 import { postgresDialect } from '../engines/postgres/dialect.js';
@@ -44,7 +45,17 @@ interface ServerAddress {
 }
 
 function addressOf(site: SiteSpec): ServerAddress {
-  const url = new URL(site.url.replace(/\$\{[^}]*\}/g, 'placeholder'));
+  // Host, port, database and user may come from ${VAR}s; the password is never read from here
+  // (only whether there is one). An unset variable stays a placeholder.
+  const expanded = site.url.replace(/\$\{([^}]*)\}/g, (_, name: string) => process.env[name] ?? 'placeholder');
+  let url: URL;
+  try {
+    url = new URL(expanded);
+  } catch {
+    throw new UserError(
+      `site ${site.name}: cannot read the address in ${redactUrl(site.url)} (are the environment variables it names set?)`,
+    );
+  }
   return {
     host: url.hostname,
     ...(url.port ? { port: url.port } : {}),

@@ -78,18 +78,22 @@ function syntaxOf(sql: string): Expr {
       const parsed = parse(sql, { entry: 'expr', locationTracking: true }) as unknown as Expr | Expr[];
       cached = Array.isArray(parsed) ? parsed[0]! : parsed;
     } catch (e) {
-      const first = String((e as Error).message)
-        .split('\n')
-        .slice(0, 3)
-        .join(' ')
-        .replace(/\s+/g, ' ');
-      cached = new PredicateError(`cannot parse predicate "${sql}": ${first}`, sql);
+      cached = new PredicateError(`cannot parse predicate "${sql}": ${parserMessage(e)}`, sql);
     }
     if (syntaxCache.size > 10_000) syntaxCache.clear();
     syntaxCache.set(sql, cached);
   }
   if (cached instanceof PredicateError) throw cached;
   return cached;
+}
+
+/** The first lines of pgsql-ast-parser's message (the rest lists every token it expected). */
+export function parserMessage(e: unknown): string {
+  return String((e as Error).message)
+    .split('\n')
+    .slice(0, 3)
+    .join(' ')
+    .replace(/\s+/g, ' ');
 }
 
 export function parsePredicate(sql: string, scope: Scope): Predicate {

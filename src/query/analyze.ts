@@ -10,6 +10,7 @@ import { type Catalog, type Relation, findRelation, sameName } from '../catalog/
 import { liftPredicate, relationScope } from '../design/resolve.js';
 import { type Predicate, TRUE, and, or, predicateFromExpr } from '../predicate/index.js';
 import { QueryError } from './errors.js';
+import { parserMessage } from '../predicate/parse.js';
 
 export interface RelationNeeds {
   relation: Relation;
@@ -92,12 +93,7 @@ export function parseQuery(sql: string): Statement {
     const construct = unparsableConstruct(sql);
     if (construct)
       throw new QueryError(`${construct} is not supported (the SQL parser ddbkit uses cannot read it)`, 'UNSUPPORTED');
-    const first = String((e as Error).message)
-      .split('\n')
-      .slice(0, 3)
-      .join(' ')
-      .replace(/\s+/g, ' ');
-    throw new QueryError(`cannot parse the query: ${first}`, 'SYNTAX');
+    throw new QueryError(`cannot parse the query: ${parserMessage(e)}`, 'SYNTAX');
   }
   if (statements.length !== 1) throw new QueryError(`expected one statement, got ${statements.length}`, 'SYNTAX');
   const statement = statements[0]!;

@@ -460,30 +460,9 @@ export function directParts(
   read: string[],
   where: Predicate,
 ): DirectPart[] | undefined {
-  const leaves = unionLeaves(access.plan);
-  if (!leaves) return undefined;
-  const whereColumns = [...variablesOf(where).values()].map((v) => v.name);
-  const parts: DirectPart[] = [];
-  for (const { access: leaf, implied } of leaves) {
-    if (leaf.fragment.overlapAllowed) return undefined;
-    const stored = new Set(leaf.fragment.columns);
-    if (!read.every((c) => stored.has(c) || implied.has(c)) || !whereColumns.every((c) => stored.has(c))) return undefined;
-    const dialect = dialectFor(leaf.site.engine);
-    const q = (n: string) => dialect.quoteIdentifier(n);
-    const columns = read
-      .map((c) => {
-        if (stored.has(c)) return q(c);
-        const key = implied.get(c);
-        return `${key === null || key === undefined ? 'NULL' : dialect.literal(findColumn(relation, c)!.type, key)} AS ${q(c)}`;
-      })
-      .join(', ');
-    const filter = where.kind === 'const' && where.value === true ? '' : ` WHERE ${dialect.renderPredicate(where)}`;
-    parts.push({
-      site: leaf.site.name,
-      fragment: leaf.fragment.name,
-      sql: `SELECT ${columns} FROM ${q(leaf.table)}${filter}`,
-      types: read.map((c) => findColumn(relation, c)!.type),
-    });
-  }
-  return parts;
+  const output = read.map((c) => {
+    const column = findColumn(relation, c)!;
+    return { name: column.name, as: column.name, column };
+  });
+  return planDirect('', { relation, where, read, output, limit: { offset: 0 } }, access)?.parts;
 }

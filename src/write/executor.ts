@@ -206,16 +206,11 @@ export class WriteExecutor {
     const first = sets[0]!.column.name;
     for (const f of rr.fragments) {
       const mine = sets.filter((s) => f.columns.includes(s.column.name));
-      if (mine.length === 0 || !this.tx.known.allows(f, where)) continue;
-      if (
-        !universe.findRow([
-          { predicate: f.membership, is: 'true' },
-          { predicate: where, is: 'true' },
-        ])
-      )
-        continue;
+      if (mine.length === 0) continue;
+      const take = this.inPlaceFragment(f, where, whereColumns, universe);
+      if (take === 'no') return undefined;
+      if (take === 'skip') continue;
       const stored = new Set(f.columns);
-      if (!whereColumns.every((c) => stored.has(c))) return undefined;
       const rendered: Array<{ column: string; render: (d: Dialect) => string }> = [];
       for (const s of mine) {
         // SQLite computes on decimals in binary floating point: exact arithmetic goes row by row there.
@@ -276,17 +271,9 @@ export class WriteExecutor {
     const { universe } = this.db.analysisOf(rr);
     const work: ResolvedFragment[] = [];
     for (const f of rr.fragments) {
-      if (!this.tx.known.allows(f, where)) continue;
-      if (
-        !universe.findRow([
-          { predicate: f.membership, is: 'true' },
-          { predicate: where, is: 'true' },
-        ])
-      )
-        continue;
-      const stored = new Set(f.columns);
-      if (!whereColumns.every((c) => stored.has(c))) return undefined;
-      work.push(f);
+      const take = this.inPlaceFragment(f, where, whereColumns, universe);
+      if (take === 'no') return undefined;
+      if (take === 'take') work.push(f);
     }
     return async () => {
       const counts = await Promise.all(
@@ -303,6 +290,30 @@ export class WriteExecutor {
       work.forEach((f, i) => byColumns.set(f.columns.join(','), (byColumns.get(f.columns.join(',')) ?? 0) + counts[i]!));
       return Math.max(0, ...byColumns.values());
     };
+  }
+
+  /**
+   * Whether an in-place statement runs at a fragment: 'skip' when the fragment cannot hold a
+   * matching row (its predicate contradicts the WHERE, or the transaction holds the row
+   * elsewhere), 'no' when the fragment cannot evaluate the WHERE itself (the statement then goes
+   * row by row), 'take' otherwise.
+   */
+  private inPlaceFragment(
+    f: ResolvedFragment,
+    where: Predicate,
+    whereColumns: string[],
+    universe: Universe,
+  ): 'take' | 'skip' | 'no' {
+    if (!this.tx.known.allows(f, where)) return 'skip';
+    if (
+      !universe.findRow([
+        { predicate: f.membership, is: 'true' },
+        { predicate: where, is: 'true' },
+      ])
+    )
+      return 'skip';
+    const stored = new Set(f.columns);
+    return whereColumns.every((c) => stored.has(c)) ? 'take' : 'no';
   }
 
   // ---------------------------------------------------------------- row-by-row machinery

@@ -10,6 +10,7 @@ import type { Design } from '../design/load.js';
 import type { SitePool } from '../engines/pool.js';
 import { COMMITTING, DECISIONS_TABLE } from './transaction.js';
 import type { DecisionLog, LogRecord } from './txlog.js';
+import { processAlive } from '../util/process.js';
 
 export interface RecoveryAction {
   site: string;
@@ -163,14 +164,5 @@ async function lastResourceCommitted(env: RecoveryEnv, site: string, gid: string
     }
   } finally {
     pool.release(c);
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -6,6 +6,7 @@
 import { parse, type Statement } from 'pgsql-ast-parser';
 import type { ReadContext } from '../query/distributed.js';
 import { QueryError } from '../query/errors.js';
+import { parserMessage } from '../predicate/parse.js';
 import { WriteError } from './errors.js';
 import { type GlobalReader, type StatementResult, WriteExecutor } from './executor.js';
 import type { DistributedTransaction } from './transaction.js';
@@ -39,12 +40,7 @@ function parseUncached(sql: string): ParsedStatement[] {
   try {
     statements = parse(sql, { locationTracking: true });
   } catch (e) {
-    const first = String((e as Error).message)
-      .split('\n')
-      .slice(0, 3)
-      .join(' ')
-      .replace(/\s+/g, ' ');
-    throw new QueryError(`cannot parse the statement: ${first}`, 'SYNTAX');
+    throw new QueryError(`cannot parse the statement: ${parserMessage(e)}`, 'SYNTAX');
   }
   // A statement's text runs to the next one's start (the parser's end location can stop short).
   const starts = statements.map((ast) => (ast as { _location?: { start: number } })._location?.start ?? 0);

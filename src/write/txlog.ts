@@ -13,6 +13,7 @@
  */
 import { type FileHandle, mkdir, open, readFile, readdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { processAlive } from '../util/process.js';
 
 export type LogState = 'preparing' | 'commit' | 'abort' | 'done';
 
@@ -190,15 +191,6 @@ function merge(into: Map<string, LogRecord>, r: LogRecord): void {
 function ownerPid(file: string): number | undefined {
   const m = /^(\d+)-/.exec(path.basename(file));
   return m ? Number(m[1]) : undefined;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** For tests and tools: the size of the log's files. */
