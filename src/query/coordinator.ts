@@ -65,18 +65,25 @@ export class Coordinator {
   }
 
   /**
-   * Appends a site's rows as they arrive. The connection is held for one batch at a time, never
-   * while a site is still computing: several sites' streams (and a slow GROUP BY at one of them)
-   * then overlap instead of queueing behind each other's first row.
+   * Appends a site's rows as they arrive. The connection is taken only once the first rows are
+   * there: a site still computing (a GROUP BY, a sort) does not keep the other sites' rows waiting.
+   * Then the whole stream is appended in one call (each call has a fixed cost: a transaction, an
+   * appender).
    */
   async load(table: string, columns: Column[], batches: AsyncIterable<unknown[][]>): Promise<number> {
     const load = columns.map((c) => ({ name: c.name, type: c.type }));
-    let rows = 0;
-    for await (const batch of batches) {
-      if (batch.length === 0) continue;
-      rows += await this.lock.run(() => this.duck.bulkLoad(table, load, [batch]));
-    }
-    return rows;
+    const it = batches[Symbol.asyncIterator]();
+    const first = await it.next();
+    if (first.done) return 0;
+    const rest = (async function* () {
+      yield first.value;
+      for (;;) {
+        const r = await it.next();
+        if (r.done) return;
+        yield r.value;
+      }
+    })();
+    return this.lock.run(() => this.duck.bulkLoad(table, load, rest));
   }
 
   /**
