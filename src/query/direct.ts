@@ -154,6 +154,8 @@ export function planDirect(sql: string, q: DirectQuery, access: RelationAccess):
     if (!read.every((c) => stored.has(c) || implied.has(c)) || !aggregated.every((c) => stored.has(c))) return undefined;
     if (!whereColumns.every((c) => stored.has(c))) return undefined;
     if (order && !order.every((o) => stored.has(o.column.name))) return undefined;
+    // SQLite keeps timestamps as text: its order is not the coordinator's for every spelling.
+    if (leaf.site.engine === 'sqlite' && order?.some((o) => o.column.type.family.startsWith('timestamp'))) return undefined;
     const dialect = dialectFor(leaf.site.engine);
     const q = (n: string) => dialect.quoteIdentifier(n);
     const columns = aggregates
