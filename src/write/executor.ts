@@ -485,7 +485,7 @@ export class WriteExecutor {
       const c = await this.tx.session(site.name, false);
       let changed: number;
       try {
-        changed = await write(c);
+        changed = await this.tx.exclusive(site.name, () => write(c));
       } catch (e) {
         // The site's transaction may hold partial work of this statement: it must take part in the end.
         this.tx.markWritten(site.name);
@@ -669,7 +669,10 @@ export class WriteExecutor {
     );
     const tx = this.tx;
     return this.db.lookup(relation, read, where, {
-      use: async (site, fn) => fn(await tx.session(site, false)),
+      use: async (site, fn) => {
+        const c = await tx.session(site, false);
+        return tx.exclusive(site, () => fn(c));
+      },
       lock,
       known: tx.known,
     });
@@ -679,7 +682,14 @@ export class WriteExecutor {
   private async read(sql: string, lock: boolean): Promise<{ columns: string[]; rows: unknown[][] }> {
     const tx = this.tx;
     return this.db.query(sql, {
-      context: { use: async (site, fn) => fn(await tx.session(site, false)), lock, known: tx.known },
+      context: {
+        use: async (site, fn) => {
+          const c = await tx.session(site, false);
+          return tx.exclusive(site, () => fn(c));
+        },
+        lock,
+        known: tx.known,
+      },
     });
   }
 

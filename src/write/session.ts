@@ -126,7 +126,13 @@ export class Transaction {
       switch (statement.kind) {
         case 'select': {
           const tx = this.inner;
-          const context: ReadContext = { use: async (site, fn) => fn(await tx.session(site, false)), known: tx.known };
+          const context: ReadContext = {
+            use: async (site, fn) => {
+              const c = await tx.session(site, false);
+              return tx.exclusive(site, () => fn(c));
+            },
+            known: tx.known,
+          };
           const r = await this.db.query(statement.sql, { context, ...(bound ? { params: bound } : {}) });
           return selectResult(r);
         }

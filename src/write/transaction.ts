@@ -55,6 +55,7 @@ export class DistributedTransaction {
   readonly gid: string;
   private readonly sessions = new Map<string, Promise<Session>>();
   private readonly opened = new Map<string, Session>();
+  private readonly siteQueues = new Map<string, Promise<unknown>>();
   private stateValue: TransactionState = 'active';
   private failure?: unknown;
   /** Where the rows this transaction locked, inserted or moved live (they cannot move under it). */
@@ -92,6 +93,24 @@ export class DistributedTransaction {
     }
     if (forWrite) session.wrote = true;
     return session.connector;
+  }
+
+  /**
+   * Runs `fn` alone on the transaction's session at `site`: statements of one transaction can be
+   * issued concurrently (a moved row's delete and insert, several fragments at one site), but a
+   * session runs one statement at a time.
+   */
+  async exclusive<T>(site: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.siteQueues.get(site) ?? Promise.resolve();
+    const run = previous.then(fn, fn);
+    this.siteQueues.set(
+      site,
+      run.then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
+    return run;
   }
 
   /** Records that the transaction changed rows at a site (it then takes part in the commit protocol). */
