@@ -2,13 +2,12 @@
  * Reading a design file (YAML, or JSON which is YAML too) into a checked {@link Design}.
  * Every problem is a {@link DesignError} naming the file, the line when known, and the key.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { checkAsyncPrimaries } from '../replication/primary.js';
 import { DesignError } from './errors.js';
 import { type FragmentSpec, type SiteSpec, designSchema } from './schema.js';
+import { parseYamlWithLines, readInputFile } from '../util/yaml.js';
 
 export interface Design {
   name: string;
@@ -27,34 +26,14 @@ export interface Design {
 }
 
 export async function loadDesign(file: string): Promise<Design> {
-  const absolute = path.resolve(file);
-  let text: string;
-  try {
-    text = await readFile(absolute, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new DesignError(code === 'ENOENT' ? 'design file not found' : `cannot read the design file (${code})`, {
-      file: absolute,
-    });
-  }
+  const { text, absolute } = await readInputFile(file, 'design file', designError);
   return parseDesign(text, absolute);
 }
 
+const designError = (problem: string, at: { file: string; line?: number }) => new DesignError(problem, at);
+
 export function parseDesign(text: string, file: string): Design {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const err = doc.errors[0]!;
-    const line = err.linePos?.[0]?.line ?? (err.pos ? lineCounter.linePos(err.pos[0]).line : undefined);
-    throw new DesignError(`malformed YAML: ${err.message.split('\n')[0]}`, { file, ...(line ? { line } : {}) });
-  }
-  const lineOf = (p: PropertyKey[]): number | undefined => {
-    for (let i = p.length; i >= 0; i--) {
-      const node = doc.getIn(p.slice(0, i) as unknown[], true) as { range?: [number, number, number] } | undefined;
-      if (node && typeof node === 'object' && node.range) return lineCounter.linePos(node.range[0]).line;
-    }
-    return undefined;
-  };
+  const { doc, lineOf } = parseYamlWithLines(text, file, designError);
   const raw = doc.toJS() as unknown;
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new DesignError('a design must be a mapping with name, source, sites and fragments', { file });

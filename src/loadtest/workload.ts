@@ -30,13 +30,11 @@
  * The columns of a step's first row are available to later steps as `:column`; `set:` computes
  * more values (`amount: price * :qty`).
  */
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { DesignError } from '../design/errors.js';
 import { type Expr, ExprError, namesIn, parseCondition, parseValue } from './expr.js';
 import { bindNamedParams } from './sql-params.js';
+import { parseYamlWithLines, readInputFile } from '../util/yaml.js';
 
 export class WorkloadError extends DesignError {
   override name = 'WorkloadError';
@@ -160,34 +158,14 @@ export interface Workload {
 }
 
 export async function loadWorkload(file: string): Promise<Workload> {
-  const absolute = path.resolve(file);
-  let text: string;
-  try {
-    text = await readFile(absolute, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new WorkloadError(code === 'ENOENT' ? 'workload file not found' : `cannot read the workload file (${code})`, {
-      file: absolute,
-    });
-  }
+  const { text, absolute } = await readInputFile(file, 'workload file', workloadError);
   return parseWorkload(text, absolute);
 }
 
+const workloadError = (problem: string, at: { file: string; line?: number }) => new WorkloadError(problem, at);
+
 export function parseWorkload(text: string, file: string): Workload {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const err = doc.errors[0]!;
-    const line = err.linePos?.[0]?.line ?? (err.pos ? lineCounter.linePos(err.pos[0]).line : undefined);
-    throw new WorkloadError(`malformed YAML: ${err.message.split('\n')[0]}`, { file, ...(line ? { line } : {}) });
-  }
-  const lineOf = (p: readonly PropertyKey[]): number | undefined => {
-    for (let i = p.length; i >= 0; i--) {
-      const node = doc.getIn(p.slice(0, i) as unknown[], true) as { range?: [number, number, number] } | undefined;
-      if (node && typeof node === 'object' && node.range) return lineCounter.linePos(node.range[0]).line;
-    }
-    return undefined;
-  };
+  const { doc, lineOf } = parseYamlWithLines(text, file, workloadError);
   const fail = (where: readonly PropertyKey[], problem: string, knownLine?: number): never => {
     const line = knownLine ?? lineOf(where);
     const at = where

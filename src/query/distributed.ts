@@ -45,6 +45,7 @@ import { statisticsFor } from './stats.js';
 import { applyTopN } from './topn.js';
 import type { JoinChoice } from './joins.js';
 import { type FragmentAccess, type PrunedFragment, type ReducedPlan, type RelationAccess, localize } from './localize.js';
+import { readAhead } from '../util/async.js';
 
 export interface SiteQuery {
   site: string;
@@ -774,31 +775,6 @@ function describePredicate(a: RelationAccess): string {
 function coordinatorMessage(e: unknown): string {
   const m = (e as Error).message ?? String(e);
   return m.replace(/^site coordinator \(duckdb\): query failed: /, '');
-}
-
-/**
- * Starts reading at once and keeps up to `depth` batches ahead of the consumer: each site's query
- * runs while the coordinator is still busy loading another site's rows.
- */
-function readAhead<T>(source: AsyncIterable<T>, depth: number): AsyncIterable<T> {
-  const it = source[Symbol.asyncIterator]();
-  const pending: Array<Promise<IteratorResult<T>>> = [];
-  const pull = () => {
-    const next = it.next();
-    next.catch(() => {}); // observed when consumed; never an unhandled rejection meanwhile
-    pending.push(next);
-  };
-  for (let i = 0; i < depth; i++) pull();
-  return {
-    async *[Symbol.asyncIterator]() {
-      for (;;) {
-        const r = await pending.shift()!;
-        if (r.done) return;
-        pull();
-        yield r.value;
-      }
-    },
-  };
 }
 
 /**

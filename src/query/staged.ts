@@ -27,6 +27,8 @@ import { type FragmentAccess, type RelationAccess, accessSql } from './localize.
 import { type SlicePushdown, type SliceQuery, broadcastMark, planSlicePushdown } from './pushdown.js';
 import type { SiteSpec } from '../design/schema.js';
 import type { Statistics } from './stats.js';
+import { readAhead } from '../util/async.js';
+export { readAhead };
 
 /** What distributed.ts's plan looks like, as far as this module fills it in. */
 export interface PlanView {
@@ -213,31 +215,6 @@ export function describeStaged(plan: PlanView, staged: StagedPlan): void {
       }
     }
   }
-}
-
-/**
- * Starts reading at once and keeps up to `depth` batches ahead of the consumer, so that each
- * site's query runs while the coordinator is still loading another site's rows.
- */
-export function readAhead<T>(source: AsyncIterable<T>, depth: number): AsyncIterable<T> {
-  const it = source[Symbol.asyncIterator]();
-  const pending: Array<Promise<IteratorResult<T>>> = [];
-  const pull = () => {
-    const next = it.next();
-    next.catch(() => {});
-    pending.push(next);
-  };
-  for (let i = 0; i < depth; i++) pull();
-  return {
-    async *[Symbol.asyncIterator]() {
-      for (;;) {
-        const r = await pending.shift()!;
-        if (r.done) return;
-        pull();
-        yield r.value;
-      }
-    },
-  };
 }
 
 const round1 = (ms: number) => Math.round(ms * 10) / 10;
