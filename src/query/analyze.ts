@@ -11,6 +11,7 @@ import { liftPredicate, relationScope } from '../design/resolve.js';
 import { type Predicate, TRUE, and, or, predicateFromExpr } from '../predicate/index.js';
 import { QueryError } from './errors.js';
 import { parserMessage } from '../predicate/parse.js';
+import { type Node, conjuncts, walk } from './syntax.js';
 
 export interface RelationNeeds {
   relation: Relation;
@@ -24,32 +25,6 @@ export interface RelationNeeds {
 export interface QueryAnalysis {
   statement: Statement;
   needs: Map<string, RelationNeeds>;
-}
-
-type Node = Record<string, unknown>;
-
-const isNode = (v: unknown): v is Node => typeof v === 'object' && v !== null;
-
-function children(node: Node): Node[] {
-  const out: Node[] = [];
-  for (const [k, v] of Object.entries(node)) {
-    if (k === '_location') continue;
-    if (Array.isArray(v)) {
-      for (const x of v) if (isNode(x)) out.push(x);
-    } else if (isNode(v)) out.push(v);
-  }
-  return out;
-}
-
-function walk(node: Node, visit: (n: Node) => void): void {
-  visit(node);
-  for (const c of children(node)) walk(c, visit);
-}
-
-function conjuncts(e: Expr | undefined): Expr[] {
-  if (!e) return [];
-  if (e.type === 'binary' && e.op === 'AND') return [...conjuncts(e.left), ...conjuncts(e.right)];
-  return [e];
 }
 
 /** Column references of an expression, or undefined when it holds a subquery (never pushed). */

@@ -19,6 +19,7 @@ import { type Predicate, postgresStyle, predicateFromExpr, renderSql, variablesO
 import { parseQuery } from './analyze.js';
 import type { RelationAccess } from './localize.js';
 import { type SlicePushdown, planSlicePushdown } from './pushdown.js';
+import { type Node, conjuncts, walk } from './syntax.js';
 
 export interface EagerAggregation {
   /** The preserved relation, fetched and rebuilt as usual. */
@@ -31,30 +32,12 @@ export interface EagerAggregation {
   rewritten: string;
 }
 
-type Node = Record<string, unknown>;
 type Loc = { start: number; end: number };
 const loc = (n: unknown): Loc | undefined => (n as { _location?: Loc } | undefined)?._location;
 const AGGREGATES = new Set(['count', 'sum', 'min', 'max', 'avg']);
 export const EAGER_TABLE = 'ddbkit_eager';
 /** The joined side's queries, parsed once (the parser is most of the planning time); read only. */
 const parsedInner = new Map<string, Statement>();
-
-function walk(node: unknown, visit: (n: Node, parent: Node | undefined) => boolean | void, parent?: Node): void {
-  if (typeof node !== 'object' || node === null) return;
-  if (Array.isArray(node)) {
-    for (const x of node) walk(x, visit, parent);
-    return;
-  }
-  const n = node as Node;
-  if (visit(n, parent) === false) return;
-  for (const [k, v] of Object.entries(n)) if (k !== '_location') walk(v, visit, n);
-}
-
-function conjuncts(e: Expr | undefined): Expr[] {
-  if (!e) return [];
-  if (e.type === 'binary' && e.op === 'AND') return [...conjuncts(e.left), ...conjuncts(e.right)];
-  return [e];
-}
 
 interface Item {
   alias: string;

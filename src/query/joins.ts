@@ -23,8 +23,7 @@ import type { Column } from '../catalog/types.js';
 import type { Predicate } from '../predicate/index.js';
 import type { FragmentAccess, ReducedPlan, RelationAccess } from './localize.js';
 import type { Statistics } from './stats.js';
-
-type Node = Record<string, unknown>;
+import { type Node, conjuncts, walk } from './syntax.js';
 
 /** At most this many keys are planned for a semijoin; at run time up to `RUNTIME_KEY_LIMIT`. */
 export const PLANNED_KEY_LIMIT = 2000;
@@ -64,22 +63,6 @@ export interface Semijoin {
   reduced: RelationAccess;
   reducedColumn: Column;
   choice: JoinChoice;
-}
-
-function walk(node: unknown, visit: (n: Node) => void): void {
-  if (typeof node !== 'object' || node === null) return;
-  if (Array.isArray(node)) {
-    for (const x of node) walk(x, visit);
-    return;
-  }
-  visit(node as Node);
-  for (const [k, v] of Object.entries(node)) if (k !== '_location') walk(v, visit);
-}
-
-function conjuncts(e: Expr | undefined): Expr[] {
-  if (!e) return [];
-  if (e.type === 'binary' && e.op === 'AND') return [...conjuncts(e.left), ...conjuncts(e.right)];
-  return [e];
 }
 
 export function leavesOf(p: ReducedPlan): FragmentAccess[] {

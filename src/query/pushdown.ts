@@ -18,6 +18,7 @@ import { tableName } from '../deploy/layout.js';
 import { dialectFor } from '../engines/dialect-registry.js';
 import { type Key, type Predicate, TRUE, Universe, predicateFromExpr, renderSql, variablesOf } from '../predicate/index.js';
 import type { FragmentAccess, ReducedPlan, RelationAccess } from './localize.js';
+import { type Node, conjuncts, walk } from './syntax.js';
 
 export interface SliceQuery {
   site: SiteSpec;
@@ -49,7 +50,6 @@ export interface SliceOptions {
   broadcast?: Set<string>;
 }
 
-type Node = Record<string, unknown>;
 type Loc = { start: number; end: number };
 const loc = (n: unknown): Loc | undefined => (n as { _location?: Loc } | undefined)?._location;
 
@@ -72,23 +72,6 @@ interface Aggregate {
   node: Node;
   /** Partial columns it needs. */
   partials: number[];
-}
-
-function walk(node: unknown, visit: (n: Node, parent: Node | undefined) => boolean | void, parent?: Node): void {
-  if (typeof node !== 'object' || node === null) return;
-  if (Array.isArray(node)) {
-    for (const x of node) walk(x, visit, parent);
-    return;
-  }
-  const n = node as Node;
-  if (visit(n, parent) === false) return;
-  for (const [k, v] of Object.entries(n)) if (k !== '_location') walk(v, visit, n);
-}
-
-function conjuncts(e: Expr | undefined): Expr[] {
-  if (!e) return [];
-  if (e.type === 'binary' && e.op === 'AND') return [...conjuncts(e.left), ...conjuncts(e.right)];
-  return [e];
 }
 
 function leavesOf(p: ReducedPlan): FragmentAccess[] | undefined {

@@ -18,8 +18,7 @@ import { relationScope } from '../design/resolve.js';
 import { dialectFor } from '../engines/dialect-registry.js';
 import { type Predicate, Universe, predicateFromExpr, variablesOf } from '../predicate/index.js';
 import { type FragmentAccess, type ReducedPlan, type RelationAccess, accessSql } from './localize.js';
-
-type Node = Record<string, unknown>;
+import { type Node, conjuncts, walk } from './syntax.js';
 
 export interface TopNPushdown {
   relation: string;
@@ -31,22 +30,6 @@ export interface TopNPushdown {
 /** Aggregates and other calls that would make the block one row or a group (never pushed). */
 const AGGREGATE =
   /^(count|sum|avg|min|max|string_agg|array_agg|bool_and|bool_or|every|stddev|stddev_pop|stddev_samp|variance|var_pop|var_samp|json_agg|jsonb_agg|percentile_disc|percentile_cont|mode|bit_and|bit_or)$/i;
-
-function walk(node: unknown, visit: (n: Node) => void): void {
-  if (typeof node !== 'object' || node === null) return;
-  if (Array.isArray(node)) {
-    for (const x of node) walk(x, visit);
-    return;
-  }
-  visit(node as Node);
-  for (const [k, v] of Object.entries(node)) if (k !== '_location') walk(v, visit);
-}
-
-function conjuncts(e: Expr | undefined): Expr[] {
-  if (!e) return [];
-  if (e.type === 'binary' && e.op === 'AND') return [...conjuncts(e.left), ...conjuncts(e.right)];
-  return [e];
-}
 
 function unionLeaves(p: ReducedPlan): FragmentAccess[] | undefined {
   if (p.kind === 'fragment') return [p.access];
