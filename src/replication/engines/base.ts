@@ -11,6 +11,13 @@ import { sqlString } from '../../engines/dialect.js';
 import { canonicalValue, valueTypeOf } from '../../engines/values.js';
 
 export const OUTBOX = 'ddbkit_outbox';
+
+/** Row triggers of engines capturing by triggers per event: event, outbox op, name suffix. */
+export const ROW_TRIGGERS = [
+  ['INSERT', 'I', 'ai'],
+  ['UPDATE', 'U', 'au'],
+  ['DELETE', 'D', 'ad'],
+] as const;
 /** One row (id 1) whose `seq` numbers the changes: its row lock orders them as their transactions commit. */
 export const OUTBOX_SEQ = 'ddbkit_outbox_seq';
 /** At a replica: per fragment, the last outbox seq applied (updated in the transaction that applies). */
@@ -64,8 +71,15 @@ export abstract class ReplicationDialect {
   /** The triggers (and functions) capturing a table's changes; replacing any earlier version. */
   abstract captureDdl(t: CapturedTable): SetupStatement[];
 
-  /** Removes a table's capture (for undo). */
-  abstract dropCapture(t: CapturedTable): string[];
+  /** Removes a table's capture (for undo): by default the three row triggers of ROW_TRIGGERS. */
+  dropCapture(t: CapturedTable): string[] {
+    return ROW_TRIGGERS.map(([, , suffix]) => `DROP TRIGGER IF EXISTS ${this.q(this.triggerName(t, suffix))}`);
+  }
+
+  /** The name of a table's row trigger for one kind of change. */
+  protected triggerName(t: CapturedTable, suffix: string): string {
+    return `ddbkit_${t.table}_${suffix}`;
+  }
 
   /** A JSON object of the columns of a row (`ref` is NEW or OLD), each value in a spelling decodeValue reads. */
   protected jsonObject(ref: string, columns: readonly Column[]): string {
@@ -121,8 +135,17 @@ export abstract class ReplicationDialect {
   /** A canonical value (engines/values.ts) as a literal of this engine for a column of `type`. */
   abstract literal(value: unknown, type: ColumnType): string;
 
-  /** INSERT of `rows` (canonical values in `columns` order) that replaces rows with the same key. */
-  abstract upsertSql(table: string, columns: readonly Column[], primaryKey: readonly string[], rows: unknown[][]): string;
+  /**
+   * INSERT of `rows` (canonical values in `columns` order) that replaces rows with the same key:
+   * `ON CONFLICT … DO UPDATE`, as PostgreSQL, SQLite and DuckDB spell it.
+   */
+  upsertSql(table: string, columns: readonly Column[], primaryKey: readonly string[], rows: unknown[][]): string {
+    const others = columns.filter((c) => !primaryKey.includes(c.name));
+    const action = others.length
+      ? `DO UPDATE SET ${others.map((c) => `${this.q(c.name)} = excluded.${this.q(c.name)}`).join(', ')}`
+      : 'DO NOTHING';
+    return `INSERT INTO ${this.q(table)} (${columns.map((c) => this.q(c.name)).join(', ')}) VALUES\n${this.values(columns, rows)}\nON CONFLICT (${primaryKey.map((k) => this.q(k)).join(', ')}) ${action}`;
+  }
 
   /** DELETE of the rows whose keys (canonical values in `primaryKey` order) are given. */
   deleteSql(table: string, columns: readonly Column[], primaryKey: readonly string[], keys: unknown[][]): string {

@@ -2,7 +2,7 @@
  * DuckDB: a replica only. It has no triggers, so it cannot capture its own changes: a design that
  * makes a DuckDB site the primary of an async fragment is refused when it is loaded.
  */
-import type { Column, ColumnType } from '../../catalog/types.js';
+import type { ColumnType } from '../../catalog/types.js';
 import { sqlString } from '../../engines/dialect.js';
 import { duckDbDialect } from '../../engines/duckdb/dialect.js';
 import { canonicalValue, valueTypeOf } from '../../engines/values.js';
@@ -27,7 +27,7 @@ export class DuckDbReplication extends ReplicationDialect {
   captureDdl(): SetupStatement[] {
     return this.refuse();
   }
-  dropCapture(): string[] {
+  override dropCapture(): string[] {
     return [];
   }
   protected jsonBuild(): string {
@@ -57,13 +57,5 @@ export class DuckDbReplication extends ReplicationDialect {
         // String literals take the column's type on insert (decimals exactly, 'NaN', 'Infinity').
         return sqlString(String(v));
     }
-  }
-
-  upsertSql(table: string, columns: readonly Column[], primaryKey: readonly string[], rows: unknown[][]): string {
-    const others = columns.filter((c) => !primaryKey.includes(c.name));
-    const action = others.length
-      ? `DO UPDATE SET ${others.map((c) => `${this.q(c.name)} = excluded.${this.q(c.name)}`).join(', ')}`
-      : 'DO NOTHING';
-    return `INSERT INTO ${this.q(table)} (${columns.map((c) => this.q(c.name)).join(', ')}) VALUES\n${this.values(columns, rows)}\nON CONFLICT (${primaryKey.map((k) => this.q(k)).join(', ')}) ${action}`;
   }
 }

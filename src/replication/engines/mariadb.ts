@@ -8,13 +8,7 @@ import type { Column, ColumnType } from '../../catalog/types.js';
 import { sqlString } from '../../engines/dialect.js';
 import { type MariaDbDialect, mariaDbDialect } from '../../engines/mariadb/dialect.js';
 import { canonicalValue, valueTypeOf } from '../../engines/values.js';
-import { type CapturedTable, OUTBOX, OUTBOX_SEQ, ReplicationDialect, type SetupStatement } from './base.js';
-
-const OPS = [
-  ['INSERT', 'I', 'ai'],
-  ['UPDATE', 'U', 'au'],
-  ['DELETE', 'D', 'ad'],
-] as const;
+import { type CapturedTable, OUTBOX, ROW_TRIGGERS, OUTBOX_SEQ, ReplicationDialect, type SetupStatement } from './base.js';
 
 export class MariaDbReplication extends ReplicationDialect {
   constructor(dialect: MariaDbDialect = mariaDbDialect) {
@@ -41,14 +35,15 @@ export class MariaDbReplication extends ReplicationDialect {
     ];
   }
 
-  private triggerName(t: CapturedTable, suffix: string): string {
-    return `ddbkit_${t.table}_${suffix}`.slice(0, 64);
+  /** MariaDB names are at most 64 characters. */
+  protected override triggerName(t: CapturedTable, suffix: string): string {
+    return super.triggerName(t, suffix).slice(0, 64);
   }
 
   captureDdl(t: CapturedTable): SetupStatement[] {
     const keyColumns = t.primaryKey.map((k) => t.columns.find((c) => c.name === k)!);
     const out: SetupStatement[] = [];
-    for (const [event, op, suffix] of OPS) {
+    for (const [event, op, suffix] of ROW_TRIGGERS) {
       const key = this.jsonObject(op === 'I' ? 'NEW' : 'OLD', keyColumns);
       const row = op === 'D' ? 'NULL' : this.jsonObject('NEW', t.columns);
       out.push({ sql: `DROP TRIGGER IF EXISTS ${this.q(this.triggerName(t, suffix))}` });
@@ -65,10 +60,6 @@ export class MariaDbReplication extends ReplicationDialect {
       });
     }
     return out;
-  }
-
-  dropCapture(t: CapturedTable): string[] {
-    return OPS.map(([, , suffix]) => `DROP TRIGGER IF EXISTS ${this.q(this.triggerName(t, suffix))}`);
   }
 
   protected jsonBuild(pairs: Array<[string, string]>): string {
@@ -123,7 +114,7 @@ export class MariaDbReplication extends ReplicationDialect {
     }
   }
 
-  upsertSql(table: string, columns: readonly Column[], primaryKey: readonly string[], rows: unknown[][]): string {
+  override upsertSql(table: string, columns: readonly Column[], primaryKey: readonly string[], rows: unknown[][]): string {
     const others = columns.filter((c) => !primaryKey.includes(c.name));
     const set = (others.length ? others : columns.filter((c) => primaryKey.includes(c.name)).slice(0, 1))
       .map((c) => `${this.q(c.name)} = VALUES(${this.q(c.name)})`)

@@ -58,7 +58,7 @@ export class PostgresReplication extends ReplicationDialect {
     ];
   }
 
-  dropCapture(t: CapturedTable): string[] {
+  override dropCapture(t: CapturedTable): string[] {
     return [`DROP FUNCTION IF EXISTS ${this.q(this.functionName(t))}() CASCADE`];
   }
 
@@ -109,13 +109,5 @@ export class PostgresReplication extends ReplicationDialect {
       default:
         return sqlString(String(v));
     }
-  }
-
-  upsertSql(table: string, columns: readonly Column[], primaryKey: readonly string[], rows: unknown[][]): string {
-    const others = columns.filter((c) => !primaryKey.includes(c.name));
-    const action = others.length
-      ? `DO UPDATE SET ${others.map((c) => `${this.q(c.name)} = EXCLUDED.${this.q(c.name)}`).join(', ')}`
-      : 'DO NOTHING';
-    return `INSERT INTO ${this.q(table)} (${columns.map((c) => this.q(c.name)).join(', ')}) VALUES\n${this.values(columns, rows)}\nON CONFLICT (${primaryKey.map((k) => this.q(k)).join(', ')}) ${action}`;
   }
 }

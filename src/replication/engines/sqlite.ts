@@ -4,17 +4,11 @@
  * ON CONFLICT. Values are spelled as the SQLite connector stores them: booleans 0/1, timestamptz
  * as UTC text without 'Z', decimals and floats printed exactly.
  */
-import type { Column, ColumnType } from '../../catalog/types.js';
+import type { ColumnType } from '../../catalog/types.js';
 import { sqlString } from '../../engines/dialect.js';
 import { sqliteDialect } from '../../engines/sqlite/dialect.js';
 import { canonicalValue, valueTypeOf } from '../../engines/values.js';
-import { type CapturedTable, OUTBOX, ReplicationDialect, type SetupStatement } from './base.js';
-
-const OPS = [
-  ['INSERT', 'I', 'ai'],
-  ['UPDATE', 'U', 'au'],
-  ['DELETE', 'D', 'ad'],
-] as const;
+import { type CapturedTable, OUTBOX, ROW_TRIGGERS, ReplicationDialect, type SetupStatement } from './base.js';
 
 export class SqliteReplication extends ReplicationDialect {
   constructor() {
@@ -29,14 +23,10 @@ export class SqliteReplication extends ReplicationDialect {
     ];
   }
 
-  private triggerName(t: CapturedTable, suffix: string): string {
-    return `ddbkit_${t.table}_${suffix}`;
-  }
-
   captureDdl(t: CapturedTable): SetupStatement[] {
     const keyColumns = t.primaryKey.map((k) => t.columns.find((c) => c.name === k)!);
     const out: SetupStatement[] = [];
-    for (const [event, op, suffix] of OPS) {
+    for (const [event, op, suffix] of ROW_TRIGGERS) {
       const key = this.jsonObject(op === 'I' ? 'NEW' : 'OLD', keyColumns);
       const row = op === 'D' ? 'NULL' : this.jsonObject('NEW', t.columns);
       out.push({ sql: `DROP TRIGGER IF EXISTS ${this.q(this.triggerName(t, suffix))}` });
@@ -45,10 +35,6 @@ export class SqliteReplication extends ReplicationDialect {
       });
     }
     return out;
-  }
-
-  dropCapture(t: CapturedTable): string[] {
-    return OPS.map(([, , suffix]) => `DROP TRIGGER IF EXISTS ${this.q(this.triggerName(t, suffix))}`);
   }
 
   protected jsonBuild(pairs: Array<[string, string]>): string {
@@ -110,13 +96,5 @@ export class SqliteReplication extends ReplicationDialect {
         // Decimals as text, as the connector binds them: NUMERIC affinity stores the number.
         return sqlString(String(v));
     }
-  }
-
-  upsertSql(table: string, columns: readonly Column[], primaryKey: readonly string[], rows: unknown[][]): string {
-    const others = columns.filter((c) => !primaryKey.includes(c.name));
-    const action = others.length
-      ? `DO UPDATE SET ${others.map((c) => `${this.q(c.name)} = excluded.${this.q(c.name)}`).join(', ')}`
-      : 'DO NOTHING';
-    return `INSERT INTO ${this.q(table)} (${columns.map((c) => this.q(c.name)).join(', ')}) VALUES\n${this.values(columns, rows)}\nON CONFLICT (${primaryKey.map((k) => this.q(k)).join(', ')}) ${action}`;
   }
 }
