@@ -12,6 +12,7 @@
  * `before.x`, `committed.tx`…). Numbers compare as numbers (numeric strings and bigints included),
  * anything else as text; a comparison with NULL is false, as in SQL.
  */
+import { holds } from '../predicate/evaluate.js';
 
 export type Expr =
   | { kind: 'num'; value: number }
@@ -274,21 +275,7 @@ export function evaluate(e: Expr, scope: Scope): unknown {
           : typeof l === 'boolean' || typeof r === 'boolean'
             ? Number(l === true) - Number(r === true)
             : compareText(valueText(l), valueText(r));
-      switch (e.op) {
-        case '=':
-          return c === 0;
-        case '<>':
-          return c !== 0;
-        case '<':
-          return c < 0;
-        case '<=':
-          return c <= 0;
-        case '>':
-          return c > 0;
-        case '>=':
-          return c >= 0;
-      }
-      return false;
+      return holds(e.op, c);
     }
     case 'and':
       return evaluate(e.left, scope) === true && evaluate(e.right, scope) === true;

@@ -2,7 +2,7 @@
  * Evaluating a predicate on one row with SQL's three-valued logic: TRUE, FALSE or null (UNKNOWN).
  * Used to check witnesses and, in the property tests, as the brute-force reference.
  */
-import type { Predicate } from './ast.js';
+import type { CompareOp, Predicate } from './ast.js';
 import { type Key, domainOf } from './domain.js';
 
 export type Row = ReadonlyMap<string, Key | null>;
@@ -20,6 +20,24 @@ function or3(values: Truth3[]): Truth3 {
 
 function not3(v: Truth3): Truth3 {
   return v === null ? null : !v;
+}
+
+/** Whether `op` holds between two values whose comparison (negative, zero, positive) is `c`. */
+export function holds(op: CompareOp, c: number): boolean {
+  switch (op) {
+    case '=':
+      return c === 0;
+    case '<>':
+      return c !== 0;
+    case '<':
+      return c < 0;
+    case '<=':
+      return c <= 0;
+    case '>':
+      return c > 0;
+    case '>=':
+      return c >= 0;
+  }
 }
 
 export function evaluate(p: Predicate, row: Row): Truth3 {
@@ -58,21 +76,7 @@ export function evaluate(p: Predicate, row: Row): Truth3 {
         if (p.op === '<>') return true;
         return p.op === '<' || p.op === '<=' ? c <= 0 : c > 0;
       }
-      switch (p.op) {
-        case '=':
-          return c === 0;
-        case '<>':
-          return c !== 0;
-        case '<':
-          return c < 0;
-        case '<=':
-          return c <= 0;
-        case '>':
-          return c > 0;
-        case '>=':
-          return c >= 0;
-      }
-      break;
+      return holds(p.op, c);
     }
     case 'in': {
       const found = p.values.some((k) => cmp(value, k) === 0);
