@@ -53,6 +53,7 @@ import {
   q,
   secs,
   timed,
+  startServers,
 } from './support/bench-env.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -528,15 +529,11 @@ try {
     `bench:deploy — scale ${SCALE}, ${ROUNDS} round${ROUNDS === 1 ? '' : 's'}; ${os.cpus().length} CPUs, load average ${loadAtStart.map((l) => l.toFixed(1)).join(' ')}`,
   );
   console.log('starting a source PostgreSQL, a target PostgreSQL and a target MariaDB…');
-  const starts = await Promise.allSettled([startPostgres(), startPostgres(), startMariaDb()]);
-  for (const s of starts) if (s.status === 'fulfilled') cleanups.push(() => s.value.stop());
-  const failed = starts.find((s) => s.status === 'rejected');
-  if (failed) throw (failed as PromiseRejectedResult).reason;
-  const [sourceServer, target, maria] = starts.map((s) => (s as PromiseFulfilledResult<unknown>).value) as [
-    PostgresServer,
-    PostgresServer,
-    MariaDbServer,
-  ];
+  const [sourceServer, target, maria] = await startServers<[PostgresServer, PostgresServer, MariaDbServer]>(
+    startPostgres,
+    startPostgres,
+    startMariaDb,
+  );
   const servers: Servers = { source: sourceServer, target, maria };
   const probe = process.platform === 'linux' ? await cpuProbe(servers) : undefined;
 

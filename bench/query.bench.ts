@@ -44,7 +44,17 @@ import { applyTopN } from '../src/query/topn.js';
 import { bindParameters, loadReports } from '../src/query/reports.js';
 import { type MariaDbServer, mariaDbUnavailableReason, startMariaDb } from '../test/support/mariadb-server.js';
 import { type PostgresServer, postgresUnavailableReason, startPostgres } from '../test/support/postgres-server.js';
-import { argValue, cleanups, createPgDatabase, finish, fmt, generateSource, secs, timed } from './support/bench-env.js';
+import {
+  argValue,
+  cleanups,
+  createPgDatabase,
+  finish,
+  fmt,
+  generateSource,
+  secs,
+  startServers,
+  timed,
+} from './support/bench-env.js';
 
 // ---------------------------------------------------------------------------------------------
 // Arguments
@@ -296,15 +306,11 @@ try {
       .join(' ')}`,
   );
   console.log('starting a source PostgreSQL (also the centralized database), a site PostgreSQL and a site MariaDB…');
-  const starts = await Promise.allSettled([startPostgres(), startPostgres(), startMariaDb()]);
-  for (const s of starts) if (s.status === 'fulfilled') cleanups.push(() => s.value.stop());
-  const failed = starts.find((s) => s.status === 'rejected');
-  if (failed) throw (failed as PromiseRejectedResult).reason;
-  const [sourceServer, target, maria] = starts.map((s) => (s as PromiseFulfilledResult<unknown>).value) as [
-    PostgresServer,
-    PostgresServer,
-    MariaDbServer,
-  ];
+  const [sourceServer, target, maria] = await startServers<[PostgresServer, PostgresServer, MariaDbServer]>(
+    startPostgres,
+    startPostgres,
+    startMariaDb,
+  );
 
   const gen = await generateSource(sourceServer, SCALE, 'main');
 

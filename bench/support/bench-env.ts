@@ -45,6 +45,20 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 // ---------------------------------------------------------------------------------------------
 // Formatting and timing
 
+/**
+ * Starts throwaway servers in parallel, each stopped by the epilogue; if one fails to start, the
+ * others are still stopped and the failure is thrown.
+ */
+export async function startServers<T extends Array<{ stop(): Promise<void> }>>(
+  ...starters: { [K in keyof T]: () => Promise<T[K]> }
+): Promise<T> {
+  const starts = await Promise.allSettled(starters.map((start) => start()));
+  for (const s of starts) if (s.status === 'fulfilled') cleanups.push(() => s.value.stop());
+  const failed = starts.find((s) => s.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return starts.map((s) => (s as PromiseFulfilledResult<unknown>).value) as T;
+}
+
 export const fmt = (n: number): string => Math.round(n).toLocaleString('en');
 export const secs = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
 export const q = (n: string): string => `"${n.replace(/"/g, '""')}"`;
