@@ -13,13 +13,13 @@ import type { Catalog, Column, Relation } from '../catalog/types.js';
 import { type Design, decisionSite, loadDesign } from '../design/load.js';
 import { type ResolvedDesign, type ResolvedRelation, resolveDesign } from '../design/resolve.js';
 import { type RelationAnalysis, analyzeRelation } from '../validate/reconstruction.js';
-import { type SiteConnector, SiteError } from '../engines/connector.js';
+import type { SiteConnector } from '../engines/connector.js';
 import { type PoolOptions, SitePool } from '../engines/pool.js';
 import { openSource } from '../engines/source.js';
 import { type Predicate, renderSql, variablesOf } from '../predicate/index.js';
 import { type RelationNeeds, adaptForCoordinator, analyzeQuery, parseQuery } from './analyze.js';
 import { Coordinator } from './coordinator.js';
-import { QueryError } from './errors.js';
+import { QueryError, fetchFailure } from './errors.js';
 import { createHash } from 'node:crypto';
 import { KnownPlacements, fixedKey } from './known-rows.js';
 import { WriteError } from '../write/errors.js';
@@ -460,12 +460,7 @@ export class DistributedDatabase {
                 ),
               );
             } catch (e) {
-              throw e instanceof SiteError
-                ? e
-                : new QueryError(
-                    `fetching ${leaf.fragment.name} from site ${siteName} failed: ${(e as Error).message}`,
-                    'EXECUTION',
-                  );
+              throw fetchFailure(e, leaf.fragment.name, siteName);
             }
             if (analyze) {
               const q = plan.site_queries.find(

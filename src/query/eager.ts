@@ -19,7 +19,7 @@ import { type Predicate, postgresStyle, predicateFromExpr, renderSql, variablesO
 import { parseQuery } from './analyze.js';
 import type { RelationAccess } from './localize.js';
 import { type SlicePushdown, planSlicePushdown } from './pushdown.js';
-import { type Node, conjuncts, walk } from './syntax.js';
+import { type Node, conjuncts, hasSubqueryOrWindow, walk } from './syntax.js';
 
 export interface EagerAggregation {
   /** The preserved relation, fetched and rebuilt as usual. */
@@ -59,12 +59,7 @@ export function planEagerAggregation(
     orderBy?: Array<{ by: Expr }>;
   };
   if ((block as { distinct?: unknown }).distinct || !block.groupBy?.length) return undefined;
-  let nested = false;
-  walk(block, (n) => {
-    if (n !== block && (n.type === 'select' || n.type === 'union' || n.type === 'union all' || n.type === 'with')) nested = true;
-    if (n.over) nested = true;
-  });
-  if (nested) return undefined;
+  if (hasSubqueryOrWindow(block)) return undefined;
 
   const items: Item[] = [];
   for (const [i, from] of block.from.entries()) {

@@ -1,4 +1,5 @@
 import { UserError } from '../design/errors.js';
+import { SiteError } from '../engines/connector.js';
 
 /** A global query ddbkit cannot answer: it does not parse, or uses what ddbkit does not support. */
 export class QueryError extends UserError {
@@ -9,4 +10,11 @@ export class QueryError extends UserError {
   ) {
     super(message);
   }
+}
+
+/** A site read that failed: the site's own error as it is, anything else as a query error naming fragment and site. */
+export function fetchFailure(e: unknown, fragment: string, site: string): Error {
+  return e instanceof SiteError
+    ? e
+    : new QueryError(`fetching ${fragment} from site ${site} failed: ${(e as Error).message}`, 'EXECUTION');
 }

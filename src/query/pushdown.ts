@@ -18,7 +18,7 @@ import { tableName } from '../deploy/layout.js';
 import { dialectFor } from '../engines/dialect-registry.js';
 import { type Key, type Predicate, TRUE, Universe, predicateFromExpr, renderSql, variablesOf } from '../predicate/index.js';
 import type { FragmentAccess, ReducedPlan, RelationAccess } from './localize.js';
-import { type Node, conjuncts, walk } from './syntax.js';
+import { type Node, conjuncts, hasSubqueryOrWindow, walk } from './syntax.js';
 
 export interface SliceQuery {
   site: SiteSpec;
@@ -115,12 +115,7 @@ export function planSlicePushdown(
   };
   if ((block as { distinct?: unknown }).distinct) return undefined;
   // One block, no subqueries, no windows.
-  let nested = false;
-  walk(block, (n) => {
-    if (n !== block && (n.type === 'select' || n.type === 'union' || n.type === 'union all' || n.type === 'with')) nested = true;
-    if (n.over) nested = true;
-  });
-  if (nested) return undefined;
+  if (hasSubqueryOrWindow(block)) return undefined;
 
   // FROM: global relations only, inner joins, each referenced once in the query.
   const items: Item[] = [];

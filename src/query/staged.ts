@@ -6,12 +6,11 @@
 import type { Statement } from 'pgsql-ast-parser';
 import type { Column } from '../catalog/types.js';
 import type { SiteConnector } from '../engines/connector.js';
-import { SiteError } from '../engines/connector.js';
 import { dialectFor } from '../engines/dialect-registry.js';
 import type { Key } from '../predicate/index.js';
 import type { Coordinator } from './coordinator.js';
 import { EAGER_TABLE, type EagerAggregation, planEagerAggregation } from './eager.js';
-import { QueryError } from './errors.js';
+import { QueryError, fetchFailure } from './errors.js';
 import {
   type JoinCandidate,
   type JoinChoice,
@@ -260,12 +259,7 @@ async function fetchLeaves(
             );
             record(leaf, rows, performance.now() - started);
           } catch (e) {
-            throw e instanceof SiteError
-              ? e
-              : new QueryError(
-                  `fetching ${leaf.fragment.name} from site ${siteName} failed: ${(e as Error).message}`,
-                  'EXECUTION',
-                );
+            throw fetchFailure(e, leaf.fragment.name, siteName);
           }
         }
       });

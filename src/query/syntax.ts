@@ -24,3 +24,13 @@ export function conjuncts(e: Expr | undefined | null): Expr[] {
   if (e.type === 'binary' && e.op === 'AND') return [...conjuncts(e.left), ...conjuncts(e.right)];
   return [e];
 }
+
+/** Whether a SELECT block holds a subquery (SELECT, UNION, WITH below it) or a window function. */
+export function hasSubqueryOrWindow(block: object): boolean {
+  let found = false;
+  walk(block, (n) => {
+    if (n !== block && (n.type === 'select' || n.type === 'union' || n.type === 'union all' || n.type === 'with')) found = true;
+    if (n.over) found = true;
+  });
+  return found;
+}
