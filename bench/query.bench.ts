@@ -217,7 +217,7 @@ function fullPlanning(db: DistributedDatabase, sql: string): boolean {
   const plan = (db as unknown as { plan(sql: string, s: Statement): RelationAccess[] }).plan(adapted, statement);
   applyTopN(adapted, statement, plan);
   return (
-    planSlicePushdown(adapted, statement, plan) !== undefined || planEagerAggregation(adapted, statement, plan) !== undefined
+    planSlicePushdown(adapted, statement, plan, { lists: true }) !== undefined || planEagerAggregation(adapted, statement, plan) !== undefined
   );
 }
 

@@ -423,32 +423,54 @@ export function combineRows(plan: DirectPlan, partRows: unknown[][][]): unknown[
       ];
     }
     case 'order': {
-      const comparators = c.keys.map((k) => ({ k, cmp: compareValues(k.type) }));
       const rows = partRows.flat();
-      rows.sort((x, y) => {
-        for (const { k, cmp } of comparators) {
-          const a = x[k.index];
-          const b = y[k.index];
-          const an = a === null || a === undefined;
-          const bn = b === null || b === undefined;
-          if (an || bn) {
-            if (an && bn) continue;
-            return an === k.nullsFirst ? -1 : 1;
-          }
-          const d = cmp(a, b);
-          if (d !== 0) return k.descending ? -d : d;
-        }
-        return 0;
-      });
+      sortRows(rows, c.keys);
       const end = c.limit === undefined ? undefined : c.offset + c.limit;
       return rows.slice(c.offset, end).map(project);
     }
   }
 }
 
+/**
+ * Sorts rows of canonical values by `keys`, NULLs placed as PostgreSQL places them. Rows that
+ * arrive as a few runs already in order (each site's, sorted there) cost little more than a
+ * merge: the engine's sort finds the runs.
+ */
+export function sortRows(rows: unknown[][], keys: readonly OrderKey[]): void {
+  if (keys.length === 0) return;
+  const comparators = keys.map((k) => ({ k, cmp: compareValues(k.type) }));
+  rows.sort((x, y) => {
+    for (const { k, cmp } of comparators) {
+      const a = x[k.index];
+      const b = y[k.index];
+      const an = a === null || a === undefined;
+      const bn = b === null || b === undefined;
+      if (an || bn) {
+        if (an && bn) continue;
+        return an === k.nullsFirst ? -1 : 1;
+      }
+      const d = cmp(a, b);
+      if (d !== 0) return k.descending ? -d : d;
+    }
+    return 0;
+  });
+}
+
 function compareValues(type: ColumnType): (a: unknown, b: unknown) => number {
   const domain = domainOf(type);
-  return (a, b) => domain.compare(keyOfValue(type, a)!, keyOfValue(type, b)!);
+  const general = (a: unknown, b: unknown) => domain.compare(keyOfValue(type, a)!, keyOfValue(type, b)!);
+  // Canonical integers are numbers (strings only beyond 2^53), dates 'YYYY-MM-DD': compared as they are.
+  if (type.family === 'integer') return (a, b) => (typeof a === 'number' && typeof b === 'number' ? a - b : general(a, b));
+  if (type.family === 'date')
+    return (a, b) =>
+      typeof a === 'string' && typeof b === 'string' && a.length === 10 && b.length === 10 && a[0] !== '-' && b[0] !== '-'
+        ? a < b
+          ? -1
+          : a > b
+            ? 1
+            : 0
+        : general(a, b);
+  return general;
 }
 
 /**

@@ -9,7 +9,7 @@
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Statement } from 'pgsql-ast-parser';
-import type { Catalog, Column, Relation } from '../catalog/types.js';
+import type { Catalog, Column, ColumnType, Relation } from '../catalog/types.js';
 import { type Design, decisionSite, loadDesign } from '../design/load.js';
 import { type ResolvedDesign, type ResolvedRelation, resolveDesign } from '../design/resolve.js';
 import { type RelationAnalysis, analyzeRelation } from '../validate/reconstruction.js';
@@ -38,8 +38,9 @@ import {
   isDirectCandidate,
   needsOf,
   planDirect,
+  sortRows,
 } from './direct.js';
-import { type SlicePushdown, planSlicePushdown } from './pushdown.js';
+import { type FinalRows, type SlicePushdown, combineDistinctLists, planSlicePushdown } from './pushdown.js';
 import { describeStaged, planStaged, runStaged } from './staged.js';
 import { statisticsFor } from './stats.js';
 import { applyTopN } from './topn.js';
@@ -298,7 +299,7 @@ export class DistributedDatabase {
     const accesses = this.plan(adapted.sql, adapted.statement);
     applyTopN(adapted.sql, adapted.statement, accesses);
     const plan = this.describe(adapted.sql, accesses);
-    const pushdown = planSlicePushdown(adapted.sql, adapted.statement, accesses);
+    const pushdown = planSlicePushdown(adapted.sql, adapted.statement, accesses, { lists: true });
     if (pushdown) describePushdown(plan, pushdown);
     else {
       const staged = await planStaged(adapted.sql, adapted.statement, accesses, () => this.statistics(this.pooled));
@@ -421,7 +422,7 @@ export class DistributedDatabase {
     await coordinator.reset();
 
     // Locked reads fetch the rows themselves (FOR UPDATE cannot lock aggregated groups).
-    const pushdown = context.lock ? undefined : planSlicePushdown(sql, statement, accesses);
+    const pushdown = context.lock ? undefined : planSlicePushdown(sql, statement, accesses, { lists: true });
     if (pushdown) return this.startPushdown(sql, statement, pushdown, plan, coordinator, analyze, t0, context);
     // Aggregation below a LEFT JOIN, semijoins: staged (staged.ts); joins shipped whole run below.
     const staged = context.lock ? undefined : await planStaged(sql, statement, accesses, () => this.statistics(context));
@@ -501,7 +502,9 @@ export class DistributedDatabase {
     context: ReadContext,
   ): Promise<{ columns: string[]; families: Array<string | undefined>; batches: AsyncIterable<unknown[][]>; plan: QueryPlan }> {
     describePushdown(plan, pushdown);
+    if (pushdown.final) return this.mergeFinal(statement, pushdown, pushdown.final, plan, analyze, t0, context);
     const table = await coordinator.createFragmentTable(pushdown.columns, pushdown.partialTable);
+    if (pushdown.lists) return this.startPushdownWithLists(statement, pushdown, plan, coordinator, table, analyze, t0, context);
     const types = pushdown.columns.map((c) => c.type);
     const bySite = new Map<string, typeof pushdown.slices>();
     for (const s of pushdown.slices) bySite.set(s.site.name, [...(bySite.get(s.site.name) ?? []), s]);
@@ -529,6 +532,97 @@ export class DistributedDatabase {
     const t2 = performance.now();
     if (analyze) plan.timings = { fetch_ms: t1 - t0, rebuild_ms: 0, execute_ms: t2 - t1, total_ms: t2 - t0 };
     return { columns: postgresNames(statement, result.columns), families: result.families, batches: result.batches, plan };
+  }
+
+  /**
+   * Slice pushdown whose partial groups carry distinct-value lists: every slice's rows are read
+   * first, the lists of each group counted as one union (pushdown.ts combineDistinctLists), and
+   * only then loaded into the coordinator and combined.
+   */
+  private async startPushdownWithLists(
+    statement: Statement,
+    pushdown: SlicePushdown,
+    plan: QueryPlan,
+    coordinator: Coordinator,
+    table: string,
+    analyze: boolean,
+    t0: number,
+    context: ReadContext,
+  ): Promise<{ columns: string[]; families: Array<string | undefined>; batches: AsyncIterable<unknown[][]>; plan: QueryPlan }> {
+    const parts = await Promise.all(
+      pushdown.slices.map((slice) => this.readSlice(slice, pushdown.readTypes!, plan, analyze, context)),
+    );
+    const rows = parts.flat();
+    try {
+      combineDistinctLists(rows, pushdown.groupColumns!, pushdown.lists!);
+    } catch (e) {
+      throw new QueryError((e as Error).message, 'EXECUTION');
+    }
+    await coordinator.load(table, pushdown.columns, batchesOf(rows, 5000));
+    const t1 = performance.now();
+    let result: Awaited<ReturnType<Coordinator['run']>>;
+    try {
+      result = await coordinator.run(pushdown.rewritten);
+    } catch (e) {
+      throw new QueryError(`the coordinator could not run the query: ${coordinatorMessage(e)}`, 'EXECUTION');
+    }
+    const t2 = performance.now();
+    if (analyze) plan.timings = { fetch_ms: t1 - t0, rebuild_ms: 0, execute_ms: t2 - t1, total_ms: t2 - t0 };
+    return { columns: postgresNames(statement, result.columns), families: result.families, batches: result.batches, plan };
+  }
+
+  /** All rows of one slice query, read with `types`; with analyze, its rows and time go into the plan. */
+  private readSlice(
+    slice: SlicePushdown['slices'][number],
+    types: ColumnType[],
+    plan: QueryPlan,
+    analyze: boolean,
+    context: ReadContext,
+  ): Promise<unknown[][]> {
+    return context.use(slice.site.name, async (connector) => {
+      const started = performance.now();
+      const rows: unknown[][] = [];
+      try {
+        for await (const batch of connector.stream(slice.sql, 5000, types)) for (const r of batch) rows.push(r);
+      } catch (e) {
+        throw fetchFailure(e, slice.fragments.join(', '), slice.site.name);
+      }
+      if (analyze) {
+        const q = plan.site_queries.find((x) => x.sql === slice.sql && x.site === slice.site.name);
+        if (q) Object.assign(q, { rows: rows.length, ms: Math.round((performance.now() - started) * 10) / 10 });
+      }
+      return rows;
+    });
+  }
+
+  /**
+   * The slices' rows are the result's (every group whole in one slice): fetched in parallel,
+   * merged in order and cut to LIMIT/OFFSET here, without the coordinator engine.
+   */
+  private async mergeFinal(
+    statement: Statement,
+    pushdown: SlicePushdown,
+    final: FinalRows,
+    plan: QueryPlan,
+    analyze: boolean,
+    t0: number,
+    context: ReadContext,
+  ): Promise<{ columns: string[]; families: Array<string | undefined>; batches: AsyncIterable<unknown[][]>; plan: QueryPlan }> {
+    const parts = await Promise.all(pushdown.slices.map((slice) => this.readSlice(slice, final.types, plan, analyze, context)));
+    const t1 = performance.now();
+    const rows = parts.length === 1 ? parts[0]! : parts.flat();
+    sortRows(rows, final.order);
+    const end = final.limit === undefined ? undefined : final.offset + final.limit;
+    const kept = final.offset > 0 || end !== undefined ? rows.slice(final.offset, end) : rows;
+    const result = kept.map((r) => final.project.map((i) => r[i]));
+    const t2 = performance.now();
+    if (analyze) plan.timings = { fetch_ms: t1 - t0, rebuild_ms: 0, execute_ms: t2 - t1, total_ms: t2 - t0 };
+    return {
+      columns: postgresNames(statement, final.names),
+      families: final.project.map((i) => final.types[i]!.family),
+      batches: batchesOf(result, 2000),
+      plan,
+    };
   }
 
   /** Rows per fragment for the cost model, counted at the sites once and cached beside them (stats.ts). */
@@ -681,8 +775,19 @@ export class DistributedDatabase {
 }
 
 /** The plan of a query answered by slice pushdown: one query per slice, then the combination. */
+async function* batchesOf(rows: unknown[][], size: number): AsyncIterable<unknown[][]> {
+  for (let i = 0; i < rows.length; i += size) yield rows.slice(i, i + size);
+}
+
 function describePushdown(plan: QueryPlan, pushdown: SlicePushdown): void {
   plan.site_queries = pushdown.slices.map((s) => ({ site: s.site.name, fragments: s.fragments, sql: s.sql }));
+  const f = pushdown.final;
+  if (f) {
+    plan.coordinator.steps = [
+      `none: the sites’ final rows are merged here, from ${pushdown.slices.length} slice${pushdown.slices.length === 1 ? '' : 's'} (every group is computed whole at one site)${f.order.length ? ' in the query’s order' : ''}${f.limit !== undefined ? `, first ${f.limit}${f.offset ? ` after ${f.offset}` : ''} kept` : f.offset ? `, the first ${f.offset} skipped` : ''}`,
+    ];
+    return;
+  }
   plan.coordinator.steps = [
     `combine the partial groups of ${pushdown.slices.length} slice${pushdown.slices.length === 1 ? '' : 's'} (co-located joins and partial aggregates ran at the sites)`,
     `run: ${pushdown.rewritten.replace(/\s+/g, ' ').trim()}`,

@@ -26,7 +26,7 @@ export interface SliceQuery {
   sql: string;
 }
 
-export interface SlicePushdown {
+export interface SlicePushdown extends DistinctLists {
   /** The partial-groups table's columns, in the order the slice queries return them. */
   columns: Column[];
   slices: SliceQuery[];
@@ -40,6 +40,78 @@ export interface SlicePushdown {
    * in the slice queries as an inline table (see staged.ts).
    */
   broadcast?: Array<{ access: RelationAccess; columns: string[] }>;
+  /**
+   * Set when the slices' rows are already the result's rows: every group (or, without grouping,
+   * every row) is computed whole in one slice, and the query outputs only group columns and
+   * plain aggregates. The coordinator then only merges the slices' ordered rows and applies
+   * LIMIT/OFFSET — no coordinator engine, no second grouping (see `mergeFinalRows`).
+   */
+  final?: FinalRows;
+}
+
+/** The partial columns holding distinct-value lists (see `Aggregate.list`), and the types the slices' rows are read with. */
+export interface DistinctLists {
+  lists?: number[];
+  groupColumns?: number;
+  readTypes?: ColumnType[];
+}
+
+const TEXT: ColumnType = { family: 'text', sqlType: 'text' };
+
+/** The longest list a MariaDB site returns (its session's group_concat_max_len): a list this long may be cut. */
+export const MARIADB_LIST_LIMIT = 16 * 1024 * 1024;
+
+/** Each engine's spelling of the comma-separated distinct values of an integer expression. */
+function distinctList(engine: string, e: string): string {
+  switch (engine) {
+    case 'mariadb':
+    case 'mysql':
+      return `GROUP_CONCAT(DISTINCT ${e} SEPARATOR ',')`;
+    case 'sqlite':
+      return `group_concat(DISTINCT ${e})`;
+    case 'duckdb':
+      return `string_agg(DISTINCT CAST(${e} AS VARCHAR), ',')`;
+    default:
+      return `string_agg(DISTINCT CAST(${e} AS text), ',')`;
+  }
+}
+
+/**
+ * Replaces the distinct-value lists of the slices' partial groups by counts: the first row of
+ * each group carries the size of the union of its lists, the others 0, so that the combining
+ * query's sum() gives the exact count(DISTINCT).
+ */
+export function combineDistinctLists(rows: unknown[][], groupColumns: number, lists: readonly number[]): void {
+  const seen = new Map<string, { row: unknown[]; sets: Array<Set<string>> }>();
+  for (const row of rows) {
+    const key = groupColumns === 1 ? String(row[0]) + typeof row[0] : JSON.stringify(row.slice(0, groupColumns));
+    let entry = seen.get(key);
+    if (!entry) seen.set(key, (entry = { row, sets: lists.map(() => new Set<string>()) }));
+    for (const [i, column] of lists.entries()) {
+      const text = row[column];
+      if (typeof text === 'string' && text.length > 0) {
+        if (text.length >= MARIADB_LIST_LIMIT - 32)
+          throw new Error('a count(DISTINCT …) list is too long to be combined (over 16 MB in one group)');
+        const set = entry.sets[i]!;
+        for (const v of text.split(',')) set.add(v);
+      }
+      row[column] = 0;
+    }
+  }
+  for (const { row, sets } of seen.values()) for (const [i, column] of lists.entries()) row[column] = sets[i]!.size;
+}
+
+export interface FinalRows {
+  /** For each output column, its position in the slice rows. */
+  project: number[];
+  /** Output names where the statement does not give PostgreSQL's (see distributed.ts postgresNames). */
+  names: string[];
+  /** The slice rows' column types as they are read (an integer sum reads as an integer). */
+  types: ColumnType[];
+  /** Sort keys over the slice rows; none: the slices' rows in any order. */
+  order: Array<{ index: number; type: ColumnType; descending: boolean; nullsFirst: boolean }>;
+  limit?: number;
+  offset: number;
 }
 
 /** The placeholder a broadcast relation's inline rows replace in a slice query. */
@@ -48,6 +120,8 @@ export const broadcastMark = (relation: string): string => `/*ddbkit-broadcast:$
 export interface SliceOptions {
   /** Relations (by name) not aligned with the slices, whose rows are sent to every slice. */
   broadcast?: Set<string>;
+  /** Whether the caller combines distinct-value lists (`Aggregate.list`, `combineDistinctLists`). */
+  lists?: boolean;
 }
 
 type Loc = { start: number; end: number };
@@ -65,6 +139,12 @@ interface Aggregate {
   fn: string;
   /** count(DISTINCT x): only when x's values never occur in two slices (see `determinesSlice`). */
   distinct?: boolean;
+  /**
+   * count(DISTINCT x) whose values may occur in several slices: each slice returns, per group,
+   * the list of its distinct values (integers only, as text), and the coordinator counts the
+   * union of the lists (see `combineDistinctLists`) before the partial groups are combined.
+   */
+  list?: boolean;
   item?: Item;
   column?: string;
   /** Instead of a column: arithmetic over columns (`sum(oi.quantity * oi.unit_price)`). */
@@ -212,7 +292,10 @@ export function planSlicePushdown(
           valid = false;
           return false;
         }
-        const index = groups.findIndex((g) => g.item === r.item && g.column === r.column);
+        let index = groups.findIndex((g) => g.item === r.item && g.column === r.column);
+        // Without GROUP BY, a column outside aggregates is a row column (a plain join); with
+        // aggregates as well PostgreSQL refuses the query, and so does the check below.
+        if (index < 0 && groupBy.length === 0) index = groups.push(r) - 1;
         if (index < 0) {
           valid = false;
           return false;
@@ -222,7 +305,13 @@ export function planSlicePushdown(
       return true;
     });
   }
-  if (!valid || aggregates.length === 0) return undefined;
+  // A plain join (no grouping, no aggregates) is sliced as well: its rows are made in one slice each.
+  const plain = groupBy.length === 0 && aggregates.length === 0;
+  if (!valid || (aggregates.length === 0 && !plain)) return undefined;
+  // A plain query over one relation is the direct path's or top-N's (topn.ts); a plain join is not
+  // worth broadcasting a relation for (staged.ts then prefers a semijoin or shipping).
+  if (plain && (block.having || groups.length === 0 || items.length < 2 || options.broadcast?.size)) return undefined;
+  if (groupBy.length === 0 && aggregates.length > 0 && groups.length > 0) return undefined;
 
   // Every relation: a union of whole fragments (no vertical reconstruction), each providing the
   // needed columns; one relation's fragments are the slices' roots, the others derived from them
@@ -352,8 +441,12 @@ export function planSlicePushdown(
     const values = l.map((x) => impliedOf(item.access.plan, x).get(column));
     return values.every((v) => v !== undefined && v !== null) && new Set(values.map(keyText)).size === values.length;
   };
-  const groupsLocal = groups.some((g) => determinesSlice(g.item, g.column));
-  for (const a of aggregates) if (a.distinct && !groupsLocal && !determinesSlice(a.item!, a.column!)) return undefined;
+  const groupsLocal = plain || groups.some((g) => determinesSlice(g.item, g.column));
+  for (const a of aggregates) {
+    if (!a.distinct || groupsLocal || determinesSlice(a.item!, a.column!)) continue;
+    if (!options.lists || a.item!.relation.columns.find((c) => c.name === a.column)!.type.family !== 'integer') return undefined;
+    a.list = true;
+  }
 
   // WHERE and ON conditions: join equalities run at the site; every other condition must be a
   // single-relation predicate the site can evaluate, or one the slice's fragment already implies.
@@ -430,6 +523,7 @@ export function planSlicePushdown(
   // LIMIT + OFFSET groups in the query's order hold the global ones (see topn.ts); the sort keys
   // must be group columns or aggregates each site orders exactly as the coordinator does.
   const sliceOrder = groupsLocal && !block.having ? sliceTopN(block, groups, aggregates, resolveRef, typeOf) : undefined;
+  const final = groupsLocal && !block.having ? finalRows(block, aggregates, groupRefs, sliceOrder, columns, typeOf) : undefined;
 
   // One query per slice (root fragment): its fragment of every horizontal relation, the replicated
   // relations' copy at the same site.
@@ -555,12 +649,12 @@ export function planSlicePushdown(
       const names = a.partials.map((p) => q(`a${p}`));
       if (a.fn === 'avg') select.push(`sum(${arg}) AS ${names[0]}`, `count(${arg}) AS ${names[1]}`);
       else {
-        aggregateText.set(a, `${a.fn}(${a.distinct ? 'DISTINCT ' : ''}${arg})`);
+        aggregateText.set(a, a.list ? distinctList(dialect.name, arg) : `${a.fn}(${a.distinct ? 'DISTINCT ' : ''}${arg})`);
         select.push(`${aggregateText.get(a)!} AS ${names[0]}`);
       }
     }
     let suffix = '';
-    if (sliceOrder && sliceOrder.keys.every((k) => k.engines(site.engine))) {
+    if (sliceOrder && (sliceOrder.limit !== undefined || final) && sliceOrder.keys.every((k) => k.engines(site.engine))) {
       const order: string[] = [];
       for (const k of sliceOrder.keys) {
         const text = k.group !== undefined ? groupText[k.group]! : aggregateText.get(k.aggregate!)!;
@@ -568,8 +662,8 @@ export function planSlicePushdown(
         if (k.nullable) order.push(`CASE WHEN ${text} IS NULL THEN ${k.nullsFirst ? 0 : 1} ELSE ${k.nullsFirst ? 1 : 0} END`);
         order.push(`${text}${k.text && dialect.name === 'postgres' ? ' COLLATE "C"' : ''}${k.desc ? ' DESC' : ''}`);
       }
-      suffix = ` ${order.length ? `ORDER BY ${order.join(', ')} ` : ''}LIMIT ${sliceOrder.limit}`;
-    } // else this slice returns all its groups: still correct
+      suffix = `${order.length ? ` ORDER BY ${order.join(', ')}` : ''}${sliceOrder.limit !== undefined ? ` LIMIT ${sliceOrder.limit}` : ''}`;
+    } // else this slice returns all its groups, unordered: still correct (the final merge sorts)
     const tableSql = (item: Item) =>
       `${broadcast.has(item) ? broadcastMark(item.relation.name) : q(tableName(leafOf(item).fragment))} AS ${q(item.alias)}`;
     const kept = items.filter((i) => !eliminated.has(i));
@@ -584,7 +678,27 @@ export function planSlicePushdown(
               return `LEFT JOIN ${tableSql(item)} ON ${on.map(([a, b]) => `${columnSql(a.item, a.column)} = ${columnSql(b.item, b.column)}`).join(' AND ')}`;
             })
             .join(' ');
-    const groupSql = groups.map((g) => columnSql(g.item, g.column)!).filter((c) => c.includes('.'));
+    // A group column of a table whose whole primary key is grouped depends on that key: engines
+    // that know it group by the key alone (MariaDB would otherwise group a LONGTEXT column
+    // through an on-disk temporary table: seconds instead of milliseconds).
+    const keyed = new Set(
+      FUNCTIONAL_DEPENDENCY_ENGINES.has(site.engine)
+        ? kept.filter(
+            (i) =>
+              !broadcast.has(i) &&
+              i.relation.primaryKey.length > 0 &&
+              i.relation.primaryKey.every(
+                (k) => groups.some((g) => g.item === i && g.column === k) && leafOf(i).fragment.columns.includes(k),
+              ),
+          )
+        : [],
+    );
+    const groupSql = plain
+      ? []
+      : groups
+          .filter((g) => !keyed.has(g.item) || g.item.relation.primaryKey.includes(g.column))
+          .map((g) => columnSql(g.item, g.column)!)
+          .filter((c) => c.includes('.'));
     slices.push({
       site,
       fragments: items.map((i) => leafOf(i).fragment.name),
@@ -652,7 +766,15 @@ export function planSlicePushdown(
     slices,
     rewritten,
     partialTable,
-    ...(sliceOrder ? { topN: sliceOrder.limit } : {}),
+    ...(sliceOrder?.limit !== undefined ? { topN: sliceOrder.limit } : {}),
+    ...(final ? { final } : {}),
+    ...(aggregates.some((a) => a.list)
+      ? {
+          lists: aggregates.filter((a) => a.list).map((a) => a.partials[0]!),
+          groupColumns: groups.length,
+          readTypes: columns.map((c, i) => (aggregates.some((a) => a.list && a.partials[0] === i) ? TEXT : c.type)),
+        }
+      : {}),
     ...(broadcast.size
       ? { broadcast: [...broadcast].map((i) => ({ access: i.access, columns: everywhere.get(i)!.columns })) }
       : {}),
@@ -670,23 +792,27 @@ interface SliceSortKey {
   engines: (engine: string) => boolean;
 }
 
-/** The sort keys and LIMIT + OFFSET of a grouping query whose top-N can run in each slice, if any. */
+/**
+ * The sort keys and LIMIT + OFFSET (undefined without LIMIT) of a grouping query whose groups
+ * each live in one slice, when every key is a group column or an aggregate; undefined otherwise.
+ */
 function sliceTopN(
   block: Node,
   groups: Array<{ item: Item; column: string }>,
   aggregates: Aggregate[],
   resolveRef: (r: { table?: { name: string }; name: string }) => { item: Item; column: string } | undefined,
   typeOf: (item: Item, column: string) => ColumnType,
-): { keys: SliceSortKey[]; limit: number } | undefined {
+): { keys: SliceSortKey[]; limit?: number } | undefined {
   const orderBy = block.orderBy as Array<{ by: Expr; order?: string; nulls?: string }> | undefined;
   const limitClause = block.limit as
     { limit?: { type: string; value: unknown }; offset?: { type: string; value: unknown } } | undefined;
   const int = (e: { type: string; value: unknown } | undefined) =>
     e?.type === 'integer' && typeof e.value === 'number' && Number.isSafeInteger(e.value) && e.value >= 0 ? e.value : undefined;
-  if (!orderBy?.length || !limitClause?.limit) return undefined;
-  const limit = int(limitClause.limit);
-  const offset = limitClause.offset ? int(limitClause.offset) : 0;
-  if (limit === undefined || offset === undefined || limit + offset > 100_000) return undefined;
+  if (!orderBy?.length && !limitClause?.limit) return undefined;
+  const limit = limitClause?.limit ? int(limitClause.limit) : undefined;
+  const offset = limitClause?.offset ? int(limitClause.offset) : 0;
+  if ((limitClause?.limit && limit === undefined) || offset === undefined) return undefined;
+  if (limit !== undefined && limit + offset > 100_000) return undefined;
   const columns = block.columns as Array<{ expr: Expr; alias?: { name: string } }>;
   const exact = new Set(['integer', 'decimal', 'date', 'timestamp', 'timestamptz', 'text']);
   // As in topn.ts: SQLite stores decimals as REAL and timestamps as text; MariaDB pads text with spaces.
@@ -695,7 +821,7 @@ function sliceTopN(
     (engine !== 'sqlite' || ['integer', 'text', 'date'].includes(t.family)) &&
     (t.family !== 'text' || (engine !== 'mariadb' && engine !== 'mysql'));
   const keys: SliceSortKey[] = [];
-  for (const item of orderBy) {
+  for (const item of orderBy ?? []) {
     let e: Expr | undefined = item.by;
     const ordinal = int(e as { type: string; value: unknown });
     if (ordinal !== undefined) e = columns[ordinal - 1]?.expr;
@@ -726,7 +852,61 @@ function sliceTopN(
     const nullable = r.item.relation.columns.find((c) => c.name === r.column)?.nullable ?? true;
     keys.push({ group, desc, nullsFirst, nullable, text: t.family === 'text', engines: alike(t) });
   }
-  return { keys, limit: limit + offset };
+  return { keys, ...(limit !== undefined ? { limit: limit + offset } : {}) };
+}
+
+/** Families the final merge orders itself, exactly as PostgreSQL (text is left out: collations differ). */
+/** Engines that accept grouping by a table's primary key alone while selecting its other columns. */
+const FUNCTIONAL_DEPENDENCY_ENGINES = new Set(['postgres', 'pglite', 'mariadb', 'mysql', 'sqlite']);
+
+const MERGE_ORDERABLE = new Set(['integer', 'decimal', 'float', 'date', 'timestamp', 'timestamptz', 'boolean']);
+
+/**
+ * The final-rows plan (see `SlicePushdown.final`) when the outputs are group columns and plain
+ * aggregates other than AVG, and every sort key is one the merge can order; undefined otherwise.
+ */
+function finalRows(
+  block: Node,
+  aggregates: Aggregate[],
+  groupRefs: Array<{ node: Node; index: number }>,
+  sliceOrder: { keys: SliceSortKey[]; limit?: number } | undefined,
+  columns: Column[],
+  typeOf: (item: Item, column: string) => ColumnType,
+): FinalRows | undefined {
+  const orderBy = block.orderBy as unknown[] | undefined;
+  const limitClause = block.limit as { limit?: unknown; offset?: unknown } | undefined;
+  if ((orderBy?.length || limitClause?.limit || limitClause?.offset) && !sliceOrder) return undefined;
+  if (aggregates.some((a) => a.fn === 'avg')) return undefined;
+  const items = block.columns as Array<{ expr: Expr; alias?: { name: string } }>;
+  const project: number[] = [];
+  const names: string[] = [];
+  for (const c of items) {
+    const ref = groupRefs.find((g) => g.node === (c.expr as unknown));
+    const aggregate = aggregates.find((a) => a.node === (c.expr as unknown));
+    if (ref) project.push(ref.index);
+    else if (aggregate) project.push(aggregate.partials[0]!);
+    else return undefined;
+    names.push(c.alias?.name ?? (ref ? String((c.expr as { name: string }).name) : aggregate!.fn));
+  }
+  // An integer sum reads as an integer (the coordinator's CAST to HUGEINT does the same).
+  const types = columns.map((c) => c.type);
+  const BIGINT: ColumnType = { family: 'integer', sqlType: 'bigint', bits: 64 };
+  for (const a of aggregates) {
+    const t = a.arithmetic ? a.arithmetic.type : a.item ? typeOf(a.item, a.column!) : undefined;
+    if (a.fn === 'sum' && t?.family === 'integer') types[a.partials[0]!] = BIGINT;
+  }
+  const order: FinalRows['order'] = [];
+  for (const k of sliceOrder?.keys ?? []) {
+    const index = k.group !== undefined ? k.group : k.aggregate!.partials[0]!;
+    if (!MERGE_ORDERABLE.has(types[index]!.family)) return undefined;
+    order.push({ index, type: types[index]!, descending: k.desc, nullsFirst: k.nullsFirst });
+  }
+  const int = (e: unknown) => {
+    const n = e as { type?: string; value?: unknown } | undefined;
+    return n?.type === 'integer' && typeof n.value === 'number' ? n.value : undefined;
+  };
+  const limit = limitClause?.limit ? int(limitClause.limit) : undefined;
+  return { project, names, types, order, ...(limit !== undefined ? { limit } : {}), offset: int(limitClause?.offset) ?? 0 };
 }
 
 interface Arithmetic {

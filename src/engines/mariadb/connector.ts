@@ -375,7 +375,8 @@ export async function openMariaDbConnector(site: ResolvedSite): Promise<SiteConn
   const connector = new MariaDbConnector(site, conn);
   try {
     await conn.query(
-      "SET time_zone = '+00:00', sql_mode = 'STRICT_TRANS_TABLES,STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,NO_ZERO_DATE,NO_ZERO_IN_DATE'",
+      // group_concat_max_len: the query planner's count(DISTINCT) lists (src/query/pushdown.ts) may be long.
+      "SET time_zone = '+00:00', sql_mode = 'STRICT_TRANS_TABLES,STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,NO_ZERO_DATE,NO_ZERO_IN_DATE', group_concat_max_len = 16777216",
     );
   } catch (e) {
     await conn.end().catch(() => {});
