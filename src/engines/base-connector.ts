@@ -45,6 +45,13 @@ export abstract class BaseConnector implements SiteConnector {
   abstract query<Row extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<Row[]>;
   abstract modify(sql: string): Promise<number>;
   abstract stream(sql: string, batchSize?: number, types?: readonly ColumnType[]): AsyncIterable<unknown[][]>;
+
+  /** Every row of a SELECT at once, values canonical as `stream` gives them. */
+  async readAll(sql: string, types?: readonly ColumnType[]): Promise<unknown[][]> {
+    const rows: unknown[][] = [];
+    for await (const batch of this.stream(sql, 5000, types)) for (const r of batch) rows.push(r);
+    return rows;
+  }
   abstract bulkLoad(
     table: string,
     columns: readonly LoadColumn[],

@@ -81,6 +81,11 @@ export interface SiteConnector {
    */
   stream(sql: string, batchSize?: number, types?: readonly ColumnType[]): AsyncIterable<unknown[][]>;
   /**
+   * Every row of a SELECT at once, values as `stream` gives them: for a caller that keeps the
+   * whole result anyway (a planner's small partial results), one round trip, no cursor.
+   */
+  readAll(sql: string, types?: readonly ColumnType[]): Promise<unknown[][]>;
+  /**
    * Appends rows (arrays in `columns` order, canonical values) to an existing table with the engine's
    * fast path, atomically: on any error nothing of this call stays. Returns the number of rows loaded.
    */

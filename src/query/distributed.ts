@@ -581,9 +581,9 @@ export class DistributedDatabase {
   ): Promise<unknown[][]> {
     return context.use(slice.site.name, async (connector) => {
       const started = performance.now();
-      const rows: unknown[][] = [];
+      let rows: unknown[][];
       try {
-        for await (const batch of connector.stream(slice.sql, 5000, types)) for (const r of batch) rows.push(r);
+        rows = await connector.readAll(slice.sql, types);
       } catch (e) {
         throw fetchFailure(e, slice.fragments.join(', '), slice.site.name);
       }

@@ -61,18 +61,21 @@ const TEXT: ColumnType = { family: 'text', sqlType: 'text' };
 /** The longest list a MariaDB site returns (its session's group_concat_max_len): a list this long may be cut. */
 export const MARIADB_LIST_LIMIT = 16 * 1024 * 1024;
 
-/** Each engine's spelling of the comma-separated distinct values of an integer expression. */
+/**
+ * Each engine's spelling of the comma-separated values of an integer expression. Repeats are left
+ * in (the union drops them): removing them at the site costs a sort or a tree per group.
+ */
 function distinctList(engine: string, e: string): string {
   switch (engine) {
     case 'mariadb':
     case 'mysql':
-      return `GROUP_CONCAT(DISTINCT ${e} SEPARATOR ',')`;
+      return `GROUP_CONCAT(${e} SEPARATOR ',')`;
     case 'sqlite':
-      return `group_concat(DISTINCT ${e})`;
+      return `group_concat(${e}, ',')`;
     case 'duckdb':
-      return `string_agg(DISTINCT CAST(${e} AS VARCHAR), ',')`;
+      return `string_agg(CAST(${e} AS VARCHAR), ',')`;
     default:
-      return `string_agg(DISTINCT CAST(${e} AS text), ',')`;
+      return `string_agg(CAST(${e} AS text), ',')`;
   }
 }
 
@@ -82,23 +85,46 @@ function distinctList(engine: string, e: string): string {
  * query's sum() gives the exact count(DISTINCT).
  */
 export function combineDistinctLists(rows: unknown[][], groupColumns: number, lists: readonly number[]): void {
-  const seen = new Map<string, { row: unknown[]; sets: Array<Set<string>> }>();
+  const seen = new Map<string, { row: unknown[]; sets: Array<Set<number | string>> }>();
   for (const row of rows) {
     const key = groupColumns === 1 ? String(row[0]) + typeof row[0] : JSON.stringify(row.slice(0, groupColumns));
     let entry = seen.get(key);
-    if (!entry) seen.set(key, (entry = { row, sets: lists.map(() => new Set<string>()) }));
+    if (!entry) seen.set(key, (entry = { row, sets: lists.map(() => new Set<number | string>()) }));
     for (const [i, column] of lists.entries()) {
       const text = row[column];
       if (typeof text === 'string' && text.length > 0) {
         if (text.length >= MARIADB_LIST_LIMIT - 32)
           throw new Error('a count(DISTINCT …) list is too long to be combined (over 16 MB in one group)');
-        const set = entry.sets[i]!;
-        for (const v of text.split(',')) set.add(v);
+        addIntegers(text, entry.sets[i]!);
       }
       row[column] = 0;
     }
   }
   for (const { row, sets } of seen.values()) for (const [i, column] of lists.entries()) row[column] = sets[i]!.size;
+}
+
+/**
+ * Adds the integers of a comma-separated list to `set`, read digit by digit (a million values
+ * would otherwise be a million short strings); beyond 2^53 a value is kept as its text.
+ */
+function addIntegers(text: string, set: Set<number | string>): void {
+  let value = 0;
+  let negative = false;
+  let start = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 44;
+    if (c === 44) {
+      if (i > start) {
+        const n = negative ? -value : value;
+        set.add(Number.isSafeInteger(n) ? n : BigInt(text.slice(start, i)).toString());
+      }
+      value = 0;
+      negative = false;
+      start = i + 1;
+    } else if (c === 45) negative = true;
+    else if (c >= 48 && c <= 57) value = value * 10 + (c - 48);
+    else if (c !== 32) throw new Error(`unexpected ${JSON.stringify(text[i])} in a list of integers`);
+  }
 }
 
 export interface FinalRows {
@@ -601,9 +627,20 @@ export function planSlicePushdown(
         break;
       }
     }
+    // A replicated relation joined by its primary key and read only for group columns (the
+    // product beside order lines) is joined after the rest is aggregated per join key, at the
+    // site: the engine then joins thousands of groups instead of every row (MariaDB spends
+    // seconds joining a million order lines to the catalogue one by one).
+    const kept = items.filter((i) => !eliminated.has(i));
+    const dimension =
+      plain || leftOn.size > 0
+        ? undefined
+        : dimensionOf(kept, (i) => leafOf(i).fragment, replicated, broadcast, siteJoins, groups, aggregates);
     const where: string[] = [];
+    const outerWhere: string[] = [];
     for (const [a, b] of siteJoins) {
       if (eliminated.has(a.item) || eliminated.has(b.item)) continue;
+      if (dimension && (a.item === dimension.item || b.item === dimension.item)) continue;
       const x = columnSql(a.item, a.column);
       const y = columnSql(b.item, b.column);
       if (!x || !y) return undefined;
@@ -624,17 +661,26 @@ export function planSlicePushdown(
         break;
       }
       if (![...variablesOf(s.predicate).values()].every((v) => fragment.columns.includes(v.name))) return undefined;
-      where.push(`(${renderQualified(dialect, s.predicate, s.item.alias)})`); // an OR must not bind across the AND
+      // (parenthesized: an OR must not bind across the AND)
+      (s.item === dimension?.item ? outerWhere : where).push(`(${renderQualified(dialect, s.predicate, s.item.alias)})`);
     }
     if (sliceEmpty) continue;
+    const x = (name: string) => `${q(DIMENSION_INPUT)}.${q(name)}`;
     const select: string[] = [];
+    const outerSelect: string[] = [];
     const groupText: string[] = [];
     const aggregateText = new Map<Aggregate, string>();
     for (const [i, g] of groups.entries()) {
       const c = columnSql(g.item, g.column);
       if (!c) return undefined;
-      groupText.push(c);
+      if (g.item === dimension?.item) {
+        groupText.push(c);
+        outerSelect.push(`${c} AS ${q(`g${i}`)}`);
+        continue;
+      }
       select.push(`${c} AS ${q(`g${i}`)}`);
+      groupText.push(dimension ? x(`g${i}`) : c);
+      outerSelect.push(`${x(`g${i}`)} AS ${q(`g${i}`)}`);
     }
     for (const a of aggregates) {
       const stored = (item: Item, column: string) => leafOf(item).fragment.columns.includes(column);
@@ -646,11 +692,18 @@ export function planSlicePushdown(
           ? columnSql(a.item, a.column!)
           : '*';
       if (!arg || (a.item && !stored(a.item, a.column!))) return undefined;
-      const names = a.partials.map((p) => q(`a${p}`));
-      if (a.fn === 'avg') select.push(`sum(${arg}) AS ${names[0]}`, `count(${arg}) AS ${names[1]}`);
-      else {
-        aggregateText.set(a, a.list ? distinctList(dialect.name, arg) : `${a.fn}(${a.distinct ? 'DISTINCT ' : ''}${arg})`);
-        select.push(`${aggregateText.get(a)!} AS ${names[0]}`);
+      const names = a.partials.map((p) => `a${p}`);
+      // Above the dimension's join, partials combine as the coordinator combines them; when the
+      // dimension's key is a group column, each group is one row of the join and passes as it is.
+      const outer = (fn: string, name: string) => (dimension?.oneToOne ? x(name) : `${fn === 'count' ? 'sum' : fn}(${x(name)})`);
+      if (a.fn === 'avg') {
+        select.push(`sum(${arg}) AS ${q(names[0]!)}`, `count(${arg}) AS ${q(names[1]!)}`);
+        outerSelect.push(`${outer('sum', names[0]!)} AS ${q(names[0]!)}`, `${outer('count', names[1]!)} AS ${q(names[1]!)}`);
+      } else {
+        const text = a.list ? distinctList(dialect.name, arg) : `${a.fn}(${a.distinct ? 'DISTINCT ' : ''}${arg})`;
+        aggregateText.set(a, dimension ? outer(a.fn, names[0]!) : text);
+        select.push(`${text} AS ${q(names[0]!)}`);
+        outerSelect.push(`${outer(a.fn, names[0]!)} AS ${q(names[0]!)}`);
       }
     }
     let suffix = '';
@@ -666,11 +719,11 @@ export function planSlicePushdown(
     } // else this slice returns all its groups, unordered: still correct (the final merge sorts)
     const tableSql = (item: Item) =>
       `${broadcast.has(item) ? broadcastMark(item.relation.name) : q(tableName(leafOf(item).fragment))} AS ${q(item.alias)}`;
-    const kept = items.filter((i) => !eliminated.has(i));
+    const inner = kept.filter((i) => i !== dimension?.item);
     const from =
       leftOn.size === 0
-        ? kept.map(tableSql).join(', ')
-        : kept
+        ? inner.map(tableSql).join(', ')
+        : inner
             .map((item, i) => {
               const on = leftOn.get(item);
               if (i === 0) return tableSql(item);
@@ -683,7 +736,7 @@ export function planSlicePushdown(
     // through an on-disk temporary table: seconds instead of milliseconds).
     const keyed = new Set(
       FUNCTIONAL_DEPENDENCY_ENGINES.has(site.engine)
-        ? kept.filter(
+        ? inner.filter(
             (i) =>
               !broadcast.has(i) &&
               i.relation.primaryKey.length > 0 &&
@@ -696,14 +749,21 @@ export function planSlicePushdown(
     const groupSql = plain
       ? []
       : groups
-          .filter((g) => !keyed.has(g.item) || g.item.relation.primaryKey.includes(g.column))
+          .filter((g) => g.item !== dimension?.item && (!keyed.has(g.item) || g.item.relation.primaryKey.includes(g.column)))
           .map((g) => columnSql(g.item, g.column)!)
           .filter((c) => c.includes('.'));
-    slices.push({
-      site,
-      fragments: items.map((i) => leafOf(i).fragment.name),
-      sql: `SELECT ${select.join(', ')} FROM ${from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}${groupSql.length ? ` GROUP BY ${groupSql.join(', ')}` : ''}${suffix}`,
-    });
+    let sql: string;
+    if (dimension) {
+      const key = columnSql(dimension.other.item, dimension.other.column)!;
+      const innerSql = `SELECT ${[`${key} AS ${q(DIMENSION_KEY)}`, ...select].join(', ')} FROM ${from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} GROUP BY ${[key, ...groupSql].join(', ')}`;
+      // (the groups a slice's fragment fixes are columns of the derived table: grouped as well)
+      const outerGroups = dimension.oneToOne ? [] : groupText;
+      const on = [`${columnSql(dimension.item, dimension.key)} = ${x(DIMENSION_KEY)}`, ...outerWhere];
+      sql = `SELECT ${outerSelect.join(', ')} FROM (${innerSql}) AS ${q(DIMENSION_INPUT)}, ${tableSql(dimension.item)} WHERE ${on.join(' AND ')}${outerGroups.length ? ` GROUP BY ${outerGroups.join(', ')}` : ''}${suffix}`;
+    } else {
+      sql = `SELECT ${select.join(', ')} FROM ${from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}${groupSql.length ? ` GROUP BY ${groupSql.join(', ')}` : ''}${suffix}`;
+    }
+    slices.push({ site, fragments: items.map((i) => leafOf(i).fragment.name), sql });
   }
 
   // The user's query, rewritten in place to read the partial groups.
@@ -856,6 +916,52 @@ function sliceTopN(
 }
 
 /** Families the final merge orders itself, exactly as PostgreSQL (text is left out: collations differ). */
+/** The derived table of a slice query aggregated below its dimension's join, and its join key column. */
+const DIMENSION_INPUT = 'ddbkit_below';
+const DIMENSION_KEY = 'ddbkit_key';
+
+interface Dimension {
+  item: Item;
+  /** The dimension's one-column primary key, and the other side of the join on it. */
+  key: string;
+  other: { item: Item; column: string };
+  /** Its key is a group column: every group is one row of the join, nothing to combine above it. */
+  oneToOne: boolean;
+}
+
+/**
+ * A replicated relation of the slice joined only by its one-column primary key (`p.product_id =
+ * oi.product_id`), read only for group columns: the rest can be aggregated per join key first.
+ * count(DISTINCT) partials cannot be combined again, so they need the key among the groups.
+ */
+function dimensionOf(
+  kept: Item[],
+  fragmentOf: (item: Item) => ResolvedFragment,
+  replicated: (item: Item) => ResolvedFragment | undefined,
+  broadcast: Set<Item>,
+  siteJoins: Array<[{ item: Item; column: string }, { item: Item; column: string }]>,
+  groups: Array<{ item: Item; column: string }>,
+  aggregates: Aggregate[],
+): Dimension | undefined {
+  if (kept.length < 2 || aggregates.length === 0) return undefined;
+  for (const item of kept) {
+    if (!replicated(item) || broadcast.has(item)) continue;
+    const pk = item.relation.primaryKey;
+    if (pk.length !== 1 || !fragmentOf(item).columns.includes(pk[0]!)) continue;
+    if (aggregates.some((a) => a.item === item || a.arithmetic?.refs.some((r) => r.item === item))) continue;
+    if (!groups.some((g) => g.item === item)) continue;
+    const joins = siteJoins.filter(([a, b]) => a.item === item || b.item === item);
+    if (joins.length !== 1) continue;
+    const [a, b] = joins[0]!;
+    const [mine, other] = a.item === item ? [a, b] : [b, a];
+    if (mine.column !== pk[0] || other.item === item || !fragmentOf(other.item).columns.includes(other.column)) continue;
+    const oneToOne = groups.some((g) => g.item === item && g.column === pk[0]);
+    if (!oneToOne && aggregates.some((a) => a.distinct || a.list)) continue;
+    return { item, key: pk[0]!, other, oneToOne };
+  }
+  return undefined;
+}
+
 /** Engines that accept grouping by a table's primary key alone while selecting its other columns. */
 const FUNCTIONAL_DEPENDENCY_ENGINES = new Set(['postgres', 'pglite', 'mariadb', 'mysql', 'sqlite']);
 

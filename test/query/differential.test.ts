@@ -371,7 +371,7 @@ describe('the plan: top-N, semijoins, aggregation below a LEFT JOIN, COUNT(DISTI
     expect(plan.site_queries).toHaveLength(3);
     for (const q of plan.site_queries) {
       expect(q.sql).not.toMatch(/count\(DISTINCT/i);
-      expect(q.sql).toMatch(/(string_agg|group_concat)\(DISTINCT/i);
+      expect(q.sql).toMatch(/(string_agg|group_concat)\(/i);
     }
     for (const variant of ['shipped', 'mixed'] as const) {
       const { difference } = await check('ecommerce', variant, sql, false);

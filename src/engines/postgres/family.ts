@@ -7,7 +7,7 @@ import { BaseConnector } from '../base-connector.js';
 import { PostgresDialect } from './dialect.js';
 import { introspectPostgres } from './introspect.js';
 import { PG_OID_FAMILY, pgValue } from './values.js';
-import { canonicalValue, valueTypeOf } from '../values.js';
+import { type ValueType, canonicalValue, valueTypeOf } from '../values.js';
 
 export interface RawResult {
   fields: { name: string; dataTypeID: number }[];
@@ -101,24 +101,7 @@ export abstract class PostgresFamilyConnector extends BaseConnector {
         if (rows.length === 0) break;
         const last = rows.length < size;
         if (!last && this.readAhead) pending = fetch();
-        const oids = batch.fields.map((f) => f.dataTypeID);
-        const families = oids.map((oid) => PG_OID_FAMILY[oid]);
-        // The hint only changes a value when it says more than the column's own type.
-        const hints = oids.map((_, i) => {
-          const t = vt?.[i];
-          if (!t) return undefined;
-          return t.family === families[i] && (t.family !== 'decimal' || t.scale === undefined) ? undefined : t;
-        });
-        // Converted in place: the driver's row arrays are ours, and copying them doubles the garbage.
-        const width = oids.length;
-        for (let r = 0; r < rows.length; r++) {
-          const row = rows[r]!;
-          for (let i = 0; i < width; i++) {
-            const value = pgValue(row[i], oids[i]!);
-            const t = hints[i];
-            row[i] = t ? canonicalValue(value, t) : value;
-          }
-        }
+        readRows(batch, vt);
         yield rows;
         if (last) break;
         if (!pending) pending = fetch();
@@ -137,7 +120,37 @@ export abstract class PostgresFamilyConnector extends BaseConnector {
     }
   }
 
+  /** The whole result in one round trip, without a cursor (PostgreSQL plans cursors without parallel workers). */
+  override async readAll(sql: string, types?: readonly ColumnType[]): Promise<unknown[][]> {
+    const result = await this.guard('query failed', () => this.run(sql), sql);
+    readRows(result, types?.map(valueTypeOf));
+    return result.rows;
+  }
+
   async introspect(): Promise<Catalog> {
     return this.guard('introspection failed', () => introspectPostgres(this));
+  }
+}
+
+/**
+ * Turns a result's server text into canonical values, in place: the driver's row arrays are
+ * ours, and copying them doubles the garbage. A type hint only changes a value when it says more
+ * than the column's own type (a numeric's scale).
+ */
+function readRows(result: RawResult, vt: readonly ValueType[] | undefined): void {
+  const oids = result.fields.map((f) => f.dataTypeID);
+  const families = oids.map((oid) => PG_OID_FAMILY[oid]);
+  const hints = oids.map((_, i) => {
+    const t = vt?.[i];
+    if (!t) return undefined;
+    return t.family === families[i] && (t.family !== 'decimal' || t.scale === undefined) ? undefined : t;
+  });
+  const width = oids.length;
+  for (const row of result.rows) {
+    for (let i = 0; i < width; i++) {
+      const value = pgValue(row[i], oids[i]!);
+      const t = hints[i];
+      row[i] = t ? canonicalValue(value, t) : value;
+    }
   }
 }
