@@ -137,6 +137,7 @@ export async function deploy(design: Design, source: SourceDatabase, options: De
             checks: table.checks,
             indexes: table.indexes,
             relation: table.fragment.relation.name,
+            lengths: table.lengths,
           })) {
             await connector.execute(ddl);
             if (/^CREATE TABLE/i.test(ddl)) created.push({ connector, drop: layout.dialect.dropTable(table.table) });
@@ -230,6 +231,7 @@ async function planDeployment(resolved: ResolvedDesign, layouts: SiteLayout[], s
         checks: t.checks,
         indexes: t.indexes,
         relation: t.fragment.relation.name,
+        lengths: t.lengths,
       }),
     })),
     views: layout.decision

@@ -23,6 +23,11 @@ export interface FragmentTable {
   indexes: IndexSpec[];
   /** CHECK constraints already rendered in the site's dialect. */
   checks: CheckConstraint[];
+  /**
+   * Text columns (lower-cased name) whose carried CHECKs bound them to a finite list of strings →
+   * the longest one's length in characters (MariaDB stores them as VARCHAR(n), not LONGTEXT).
+   */
+  lengths: Map<string, number>;
 }
 
 export interface SiteLayout {
@@ -49,6 +54,7 @@ export function layoutSites(resolved: ResolvedDesign): SiteLayout[] {
           checks: t.checks,
           indexes: t.indexes,
           relation: t.fragment.relation.name,
+          lengths: t.lengths,
         });
       } catch (e) {
         if (e instanceof TypeMappingError) {
@@ -76,6 +82,7 @@ function fragmentTable(f: ResolvedFragment, dialect: Dialect): FragmentTable {
   const scope = relationScope(f.relation);
   const enforceable = (p: Predicate) => [...variablesOf(p).values()].every((v) => stored.has(v.name));
   const checks: CheckConstraint[] = [];
+  const lengths = new Map<string, number>();
   for (const check of f.relation.checks) {
     let p: Predicate;
     try {
@@ -83,8 +90,37 @@ function fragmentTable(f: ResolvedFragment, dialect: Dialect): FragmentTable {
     } catch {
       continue; // a CHECK ddbkit cannot read is not carried (validation lists it as a note)
     }
-    if (enforceable(p)) checks.push({ name: `${table}_${check.name}`, expression: dialect.renderPredicate(p) });
+    if (!enforceable(p)) continue;
+    checks.push({ name: `${table}_${check.name}`, expression: dialect.renderPredicate(p) });
+    // Carried, hence enforced at the site too: a bound it puts on a text column holds there.
+    for (const [column, length] of textBounds(p)) lengths.set(column, Math.min(length, lengths.get(column) ?? Infinity));
   }
   if (f.where && enforceable(f.where)) checks.push({ name: `${table}_placement`, expression: dialect.renderPredicate(f.where) });
-  return { fragment: f, table, columns, primaryKey: f.relation.primaryKey.filter((k) => stored.has(k)), indexes, checks };
+  return {
+    fragment: f,
+    table,
+    columns,
+    primaryKey: f.relation.primaryKey.filter((k) => stored.has(k)),
+    indexes,
+    checks,
+    lengths,
+  };
+}
+
+/**
+ * The text columns a CHECK limits to a finite list of strings, each with the longest one's length
+ * in characters (code points, as MariaDB's utf8mb4 counts them): `c IN ('a', 'bc')` or `c = 'a'`,
+ * alone or as a conjunct of a top-level AND. Anything else (NOT IN, OR, a non-string list) bounds nothing.
+ */
+function textBounds(p: Predicate, into = new Map<string, number>()): Map<string, number> {
+  const bound = (column: string, values: readonly unknown[]): void => {
+    if (values.length === 0 || !values.every((v): v is string => typeof v === 'string')) return;
+    const length = Math.max(...values.map((v) => [...v].length));
+    into.set(column, Math.min(length, into.get(column) ?? Infinity));
+  };
+  if (p.kind === 'and') for (const a of p.args) textBounds(a, into);
+  else if (p.kind === 'in' && !p.negated && p.variable.type.family === 'text') bound(p.variable.name.toLowerCase(), p.values);
+  else if (p.kind === 'compare' && p.op === '=' && p.variable.type.family === 'text')
+    bound(p.variable.name.toLowerCase(), [p.value]);
+  return into;
 }

@@ -103,6 +103,7 @@ function siteScript(resolved: ResolvedDesign, layouts: SiteLayout[], layout: Sit
       checks: t.checks,
       indexes: t.indexes,
       relation: f.relation.name,
+      lengths: t.lengths,
     });
     for (const s of statements) out.push(`${s};`);
     out.push('');
@@ -208,8 +209,10 @@ export function decisionItems(resolved: ResolvedDesign, layouts: SiteLayout[], l
       ];
       out.push(`CREATE OR REPLACE SERVER ${server} FOREIGN DATA WRAPPER mysql OPTIONS (${opts.join(', ')});`);
       for (const t of other.tables) {
+        // The same column types as the remote MariaDB/MySQL table (its CHECKs bound the same lengths there).
         const [create] = dialect.createTable(`${server}__${t.table}`, t.columns, t.primaryKey, {
           relation: t.fragment.relation.name,
+          lengths: t.lengths,
         });
         out.push(`${create} ENGINE=FEDERATED CONNECTION=${lit(`${server}/${t.table}`)};`);
       }

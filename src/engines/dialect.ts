@@ -28,6 +28,11 @@ export class TypeMappingError extends Error {
 export interface ColumnUsage {
   /** Part of the primary key or of an index. */
   key?: boolean;
+  /**
+   * A CHECK bounds its values to strings of at most this many characters (e.g. `status IN ('a', 'bc')`
+   * gives 2), so an engine may store it in a bounded type (MariaDB: VARCHAR instead of LONGTEXT).
+   */
+  maxLength?: number;
 }
 
 export interface IndexSpec {
@@ -43,6 +48,11 @@ export interface CreateTableOptions {
   ifNotExists?: boolean;
   /** The relation name used in TypeMappingError messages (defaults to the table name). */
   relation?: string;
+  /**
+   * Column name (lower case) → the longest value, in characters, its CHECKs allow (see
+   * {@link ColumnUsage.maxLength}); only bounds enforced on this table belong here.
+   */
+  lengths?: ReadonlyMap<string, number>;
 }
 
 export abstract class Dialect {
@@ -85,7 +95,8 @@ export abstract class Dialect {
     const keyColumns = new Set([...primaryKey, ...(options.indexes ?? []).flatMap((i) => i.columns)].map((c) => c.toLowerCase()));
     const relation = options.relation ?? name;
     const lines = columns.map((c) => {
-      const type = this.columnType(c, { key: keyColumns.has(c.name.toLowerCase()) }, relation);
+      const lower = c.name.toLowerCase();
+      const type = this.columnType(c, { key: keyColumns.has(lower), maxLength: options.lengths?.get(lower) }, relation);
       return `  ${q(c.name)} ${type}${c.nullable && !primaryKey.includes(c.name) ? '' : ' NOT NULL'}${this.columnSuffix(c)}`;
     });
     if (primaryKey.length > 0) lines.push(`  PRIMARY KEY (${primaryKey.map(q).join(', ')})`);

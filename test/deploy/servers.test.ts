@@ -482,6 +482,24 @@ describe.skipIf(unavailable !== undefined)('deploy onto real PostgreSQL + MariaD
       await expectSitesHoldFragments(v);
     });
 
+    it('MariaDB holds the CHECK-listed text columns as VARCHAR (in-memory GROUP BY), other text as LONGTEXT', async () => {
+      const rows = await maria.sql<{ t: string; c: string; d: string; n: unknown }>(
+        'mysql',
+        `SELECT TABLE_NAME AS t, COLUMN_NAME AS c, DATA_TYPE AS d, CHARACTER_MAXIMUM_LENGTH AS n FROM information_schema.COLUMNS
+          WHERE TABLE_SCHEMA = '${v.id}' AND TABLE_NAME IN ('orders_msa', 'payment_msa', 'product_catalog', 'customer_msa')
+            AND COLUMN_NAME IN ('status', 'method', 'category', 'name', 'email')`,
+      );
+      const types = Object.fromEntries(rows.map((r) => [`${r.t}.${r.c}`, `${r.d}(${String(r.n)})`]));
+      expect(types).toEqual({
+        'orders_msa.status': 'varchar(9)', // 'delivered', 'cancelled'
+        'payment_msa.method': 'varchar(6)', // 'paypal'
+        'product_catalog.category': 'varchar(11)', // 'electronics'
+        'product_catalog.name': 'longtext(4294967295)',
+        'customer_msa.name': 'longtext(4294967295)',
+        'customer_msa.email': 'longtext(4294967295)',
+      });
+    });
+
     it("the decision site's views equal the source; PAYMENT (a fragment on SQLite) is not a view", async () => {
       // ORDER_ITEM follows ORDERS; PAYMENT_KSM lives on SQLite. ORDER_ITEM is a view (all its fragments are linked).
       await expectDecisionViews(v, ['payment']);

@@ -45,6 +45,10 @@ export class MariaDbDialect extends Dialect {
         return 'DOUBLE';
       case 'text':
         if (t.length !== undefined && t.length <= MAX_VARCHAR) return `VARCHAR(${t.length})`;
+        // A CHECK lists every value it may hold (an enum-like column): VARCHAR sized to the longest,
+        // which MariaDB keeps in in-memory temporary tables (GROUP BY over LONGTEXT goes to disk).
+        if (t.length === undefined && usage.maxLength !== undefined && usage.maxLength <= MAX_VARCHAR)
+          return `VARCHAR(${Math.max(1, usage.maxLength)})`;
         if (usage.key) {
           if (t.length !== undefined)
             return refuse(this, column, `a key or indexed column longer than ${MAX_VARCHAR} characters cannot be indexed`, table);
