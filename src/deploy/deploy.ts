@@ -146,6 +146,8 @@ export async function deploy(design: Design, source: SourceDatabase, options: De
           options.progress?.start(layout.site.name, table.fragment.name, total);
           rows = await load(connector, table, source, options.progress);
         }
+        const analyze = action === 'unchanged' ? undefined : layout.dialect.analyzeTable(table.table);
+        if (analyze) await connector.execute(analyze);
         const seconds = (performance.now() - started) / 1000;
         options.progress?.done(layout.site.name, table.fragment.name, rows, action, seconds);
         result.loaded.push({ site: layout.site.name, fragment: table.fragment.name, table: table.table, rows, action, seconds });

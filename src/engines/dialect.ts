@@ -115,6 +115,15 @@ export abstract class Dialect {
       .join(', ')})`;
   }
 
+  /**
+   * Refreshes the planner statistics of a table just filled, as a DBA does after a bulk load:
+   * without them MariaDB estimates one row per index lookup and plans nested loops over a
+   * million rows. Undefined when the engine keeps its statistics itself.
+   */
+  analyzeTable(name: string): string | undefined {
+    return `ANALYZE ${this.quoteIdentifier(name)}`;
+  }
+
   dropTable(name: string, ifExists = true): string {
     return `DROP TABLE ${ifExists ? 'IF EXISTS ' : ''}${this.quoteIdentifier(name)}`;
   }

@@ -46,7 +46,7 @@ import { statisticsFor } from './stats.js';
 import { applyTopN } from './topn.js';
 import type { JoinChoice } from './joins.js';
 import { type FragmentAccess, type PrunedFragment, type ReducedPlan, type RelationAccess, localize } from './localize.js';
-import { readAhead } from '../util/async.js';
+import { batchesOf, readAhead } from '../util/async.js';
 
 export interface SiteQuery {
   site: string;
@@ -513,7 +513,8 @@ export class DistributedDatabase {
         context.use(siteName, async (connector) => {
           for (const slice of slices) {
             const started = performance.now();
-            const rows = await coordinator.load(table, pushdown.columns, readAhead(connector.stream(slice.sql, 5000, types), 8));
+            // Partial groups are few next to the rows they stand for: read whole, in one round trip.
+            const rows = await coordinator.load(table, pushdown.columns, batchesOf(await connector.readAll(slice.sql, types), 5000));
             if (analyze) {
               const q = plan.site_queries.find((x) => x.sql === slice.sql && x.site === siteName);
               if (q) Object.assign(q, { rows, ms: Math.round((performance.now() - started) * 10) / 10 });
@@ -677,7 +678,7 @@ export class DistributedDatabase {
           for (const i of indexes) {
             const part = direct.parts[i]!;
             const text = context.lock ? lockedSql(part.sql, connector) : part.sql;
-            for await (const batch of connector.stream(text, 5000, part.types)) for (const r of batch) partRows[i]!.push(r);
+            partRows[i] = await connector.readAll(text, part.types);
           }
         }),
       ),
@@ -724,7 +725,7 @@ export class DistributedDatabase {
         context.use(site, async (connector) => {
           for (const part of siteParts) {
             const text = context.lock ? lockedSql(part.sql, connector) : part.sql;
-            for await (const batch of connector.stream(text, 5000, part.types)) for (const r of batch) rows.push(r);
+            for (const r of await connector.readAll(text, part.types)) rows.push(r);
           }
         }),
       ),
@@ -775,10 +776,6 @@ export class DistributedDatabase {
 }
 
 /** The plan of a query answered by slice pushdown: one query per slice, then the combination. */
-async function* batchesOf(rows: unknown[][], size: number): AsyncIterable<unknown[][]> {
-  for (let i = 0; i < rows.length; i += size) yield rows.slice(i, i + size);
-}
-
 function describePushdown(plan: QueryPlan, pushdown: SlicePushdown): void {
   plan.site_queries = pushdown.slices.map((s) => ({ site: s.site.name, fragments: s.fragments, sql: s.sql }));
   const f = pushdown.final;

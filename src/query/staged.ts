@@ -26,7 +26,7 @@ import { type FragmentAccess, type RelationAccess, accessSql } from './localize.
 import { type SlicePushdown, type SliceQuery, broadcastMark, planSlicePushdown } from './pushdown.js';
 import type { SiteSpec } from '../design/schema.js';
 import type { Statistics } from './stats.js';
-import { readAhead } from '../util/async.js';
+import { batchesOf, readAhead } from '../util/async.js';
 export { readAhead };
 
 /** What distributed.ts's plan looks like, as far as this module fills it in. */
@@ -284,7 +284,9 @@ async function loadSlices(
       reads.use(siteName, async (connector) => {
         for (const slice of list) {
           const started = performance.now();
-          const rows = await coordinator.load(table, columns, readAhead(connector.stream(slice.sql, 5000, types), 8));
+          // Partial groups are few next to the rows they stand for: read whole, in one round trip.
+          const read = await connector.readAll(slice.sql, types);
+          const rows = await coordinator.load(table, columns, batchesOf(read, 5000));
           record(slice, rows, performance.now() - started);
         }
       }),

@@ -22,3 +22,8 @@ export function readAhead<T>(source: AsyncIterable<T>, depth: number): AsyncIter
     },
   };
 }
+
+/** Rows already in memory, handed out as batches of at most `size` (to a consumer that takes a stream). */
+export async function* batchesOf<T>(rows: T[], size: number): AsyncIterable<T[]> {
+  for (let i = 0; i < rows.length; i += size) yield rows.slice(i, i + size);
+}

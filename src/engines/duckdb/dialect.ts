@@ -10,6 +10,11 @@ export const DUCKDB_MAX_DECIMAL_PRECISION = 38;
 export class DuckDbDialect extends Dialect {
   readonly name: string = 'duckdb';
 
+  /** DuckDB keeps its statistics up to date as rows are appended. */
+  override analyzeTable(): undefined {
+    return undefined;
+  }
+
   columnType(column: Column, _usage?: ColumnUsage, table?: string): string {
     const t = column.type;
     switch (t.family) {

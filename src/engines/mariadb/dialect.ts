@@ -20,6 +20,10 @@ export class MariaDbDialect extends Dialect {
     return `\`${name.replace(/`/g, '``')}\``;
   }
 
+  override analyzeTable(name: string): string {
+    return `ANALYZE TABLE ${this.quoteIdentifier(name)}`;
+  }
+
   override placeholder(): string {
     return '?';
   }
