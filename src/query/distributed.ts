@@ -514,7 +514,11 @@ export class DistributedDatabase {
           for (const slice of slices) {
             const started = performance.now();
             // Partial groups are few next to the rows they stand for: read whole, in one round trip.
-            const rows = await coordinator.load(table, pushdown.columns, batchesOf(await connector.readAll(slice.sql, types), 5000));
+            const rows = await coordinator.load(
+              table,
+              pushdown.columns,
+              batchesOf(await connector.readAll(slice.sql, types), 5000),
+            );
             if (analyze) {
               const q = plan.site_queries.find((x) => x.sql === slice.sql && x.site === siteName);
               if (q) Object.assign(q, { rows, ms: Math.round((performance.now() - started) * 10) / 10 });
