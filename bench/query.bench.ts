@@ -217,7 +217,8 @@ function fullPlanning(db: DistributedDatabase, sql: string): boolean {
   const plan = (db as unknown as { plan(sql: string, s: Statement): RelationAccess[] }).plan(adapted, statement);
   applyTopN(adapted, statement, plan);
   return (
-    planSlicePushdown(adapted, statement, plan, { lists: true }) !== undefined || planEagerAggregation(adapted, statement, plan) !== undefined
+    planSlicePushdown(adapted, statement, plan, { lists: true }) !== undefined ||
+    planEagerAggregation(adapted, statement, plan) !== undefined
   );
 }
 
@@ -227,6 +228,8 @@ function pathOf(plan: QueryPlan): string {
   const parts: string[] = [];
   if (/aggregation below the LEFT JOIN/.test(steps)) parts.push('LEFT JOIN aggregation');
   else if (plan.joins?.some((j) => j.strategy === 'broadcast')) parts.push('broadcast');
+  else if (/final rows are merged/.test(steps)) parts.push('slices, final rows merged');
+  else if (/lists its values per group/.test(steps)) parts.push('slice pushdown + distinct lists');
   else if (/combine the partial groups/.test(steps)) parts.push('slice pushdown');
   else if (plan.joins?.some((j) => j.strategy === 'semijoin')) parts.push('semijoin');
   else if (/rebuild/.test(steps)) parts.push('fetch + rebuild');

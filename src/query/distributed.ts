@@ -791,6 +791,11 @@ function describePushdown(plan: QueryPlan, pushdown: SlicePushdown): void {
   }
   plan.coordinator.steps = [
     `combine the partial groups of ${pushdown.slices.length} slice${pushdown.slices.length === 1 ? '' : 's'} (co-located joins and partial aggregates ran at the sites)`,
+    ...(pushdown.lists
+      ? [
+          `count(DISTINCT …) across slices: each slice lists its values per group; the union of a group's lists is counted here before combining`,
+        ]
+      : []),
     `run: ${pushdown.rewritten.replace(/\s+/g, ' ').trim()}`,
   ];
 }
