@@ -23,11 +23,48 @@ import type { DecisionLog } from './txlog.js';
 export const DECISIONS_TABLE = 'ddbkit_decisions';
 
 /**
+ * The transactions of this process inside their two-phase commit, and who has been watching them.
+ * A recovery lists a site's prepared transactions, then acts on each: a coordinator of this
+ * process can finish one in between (its COMMIT PREPARED), and by then it is no longer in the set —
+ * asking `has` at the moment of acting cannot tell it from a crashed run's. A watch started before
+ * the listing collects every transaction in the set then or added later, so it names every
+ * transaction of this process the listing can show, finished since or not.
+ */
+export class InFlightTransactions {
+  private readonly live = new Set<string>();
+  private readonly watchers = new Set<Set<string>>();
+
+  add(gid: string): void {
+    this.live.add(gid);
+    for (const seen of this.watchers) seen.add(gid);
+  }
+
+  delete(gid: string): void {
+    this.live.delete(gid);
+  }
+
+  /** Whether the transaction is inside its two-phase commit now. */
+  has(gid: string): boolean {
+    return this.live.has(gid);
+  }
+
+  /**
+   * Collects the transactions in flight now and every one that enters until `stop`: `seen(gid)`
+   * says whether the transaction was in flight at any moment since the watch began.
+   */
+  watch(): { seen(gid: string): boolean; stop(): void } {
+    const seen = new Set(this.live);
+    this.watchers.add(seen);
+    return { seen: (gid) => seen.has(gid), stop: () => void this.watchers.delete(seen) };
+  }
+}
+
+/**
  * Transactions of this process inside their two-phase commit (from the first log record to the
  * last message to the sites): `recover` in this same process must leave them alone — the pid
  * check that protects other coordinators cannot tell them apart from a crashed run.
  */
-export const COMMITTING = new Set<string>();
+export const COMMITTING = new InFlightTransactions();
 
 export interface TransactionEnv {
   pool(site: string): SitePool;
