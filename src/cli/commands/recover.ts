@@ -21,8 +21,15 @@ export function registerRecover(program: Command, io: Io): void {
         else {
           if (report.actions.length === 0) io.stdout('no transaction in doubt\n');
           for (const a of report.actions) {
-            const colour = a.action === 'committed' ? pc.green : a.action === 'rolled back' ? pc.yellow : pc.red;
-            io.stdout(`${colour(a.action.padEnd(11))} ${a.gid} at ${a.site}: ${a.reason}\n`);
+            const colour =
+              a.action === 'committed' || a.action === 'already finished'
+                ? pc.green
+                : a.action === 'rolled back'
+                  ? pc.yellow
+                  : a.action === 'failed'
+                    ? pc.red
+                    : pc.dim;
+            io.stdout(`${colour(a.action.padEnd(16))} ${a.gid} at ${a.site}: ${a.reason}\n`);
           }
           for (const u of report.unreachable)
             io.stdout(`${pc.red('unreachable')} ${u.site}: ${u.error} (run recover again later)\n`);
