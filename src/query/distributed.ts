@@ -619,7 +619,9 @@ export class DistributedDatabase {
     sortRows(rows, final.order);
     const end = final.limit === undefined ? undefined : final.offset + final.limit;
     const kept = final.offset > 0 || end !== undefined ? rows.slice(final.offset, end) : rows;
-    const result = kept.map((r) => final.project.map((i) => r[i]));
+    // The output is usually the slice row itself (same columns, same order): no copy then.
+    const identity = final.project.length === final.types.length && final.project.every((p, i) => p === i);
+    const result = identity ? kept : kept.map((r) => final.project.map((i) => r[i]));
     const t2 = performance.now();
     if (analyze) plan.timings = { fetch_ms: t1 - t0, rebuild_ms: 0, execute_ms: t2 - t1, total_ms: t2 - t0 };
     return {
