@@ -423,7 +423,7 @@ export class DistributedDatabase {
 
     // Locked reads fetch the rows themselves (FOR UPDATE cannot lock aggregated groups).
     const pushdown = context.lock ? undefined : planSlicePushdown(sql, statement, accesses, { lists: true });
-    if (pushdown) return this.startPushdown(sql, statement, pushdown, plan, coordinator, analyze, t0, context);
+    if (pushdown) return this.startPushdown(statement, pushdown, plan, coordinator, analyze, t0, context);
     // Aggregation below a LEFT JOIN, semijoins: staged (staged.ts); joins shipped whole run below.
     const staged = context.lock ? undefined : await planStaged(sql, statement, accesses, () => this.statistics(context));
     if (staged) describeStaged(plan, staged);
@@ -479,12 +479,7 @@ export class DistributedDatabase {
       await coordinator.rebuild(a.relation.relation, columns, a.plan, (leaf) => tables.get(leaf as FragmentAccess)!);
     }
     const t2 = performance.now();
-    let result: Awaited<ReturnType<Coordinator['run']>>;
-    try {
-      result = await coordinator.run(sql);
-    } catch (e) {
-      throw new QueryError(`the coordinator could not run the query: ${coordinatorMessage(e)}`, 'EXECUTION');
-    }
+    const result = await runOnCoordinator(coordinator, sql);
     const t3 = performance.now();
     if (analyze) plan.timings = { fetch_ms: t1 - t0, rebuild_ms: t2 - t1, execute_ms: t3 - t2, total_ms: t3 - t0 };
     return { columns: postgresNames(statement, result.columns), families: result.families, batches: result.batches, plan };
@@ -492,7 +487,6 @@ export class DistributedDatabase {
 
   /** Slice pushdown: each site joins and pre-aggregates its slice; the coordinator combines. */
   private async startPushdown(
-    sql: string,
     statement: Statement,
     pushdown: SlicePushdown,
     plan: QueryPlan,
@@ -504,73 +498,30 @@ export class DistributedDatabase {
     describePushdown(plan, pushdown);
     if (pushdown.final) return this.mergeFinal(statement, pushdown, pushdown.final, plan, analyze, t0, context);
     const table = await coordinator.createFragmentTable(pushdown.columns, pushdown.partialTable);
-    if (pushdown.lists) return this.startPushdownWithLists(statement, pushdown, plan, coordinator, table, analyze, t0, context);
-    const types = pushdown.columns.map((c) => c.type);
-    const bySite = new Map<string, typeof pushdown.slices>();
-    for (const s of pushdown.slices) bySite.set(s.site.name, [...(bySite.get(s.site.name) ?? []), s]);
-    await Promise.all(
-      [...bySite.entries()].map(([siteName, slices]) =>
-        context.use(siteName, async (connector) => {
-          for (const slice of slices) {
-            const started = performance.now();
-            // Partial groups are few next to the rows they stand for: read whole, in one round trip.
-            const rows = await coordinator.load(
-              table,
-              pushdown.columns,
-              batchesOf(await connector.readAll(slice.sql, types), 5000),
-            );
-            if (analyze) {
-              const q = plan.site_queries.find((x) => x.sql === slice.sql && x.site === siteName);
-              if (q) Object.assign(q, { rows, ms: Math.round((performance.now() - started) * 10) / 10 });
-            }
-          }
+    if (pushdown.lists) {
+      // Distinct-value lists: every slice's rows first, each group's lists counted as one union.
+      const rows = (
+        await Promise.all(pushdown.slices.map((slice) => this.readSlice(slice, pushdown.readTypes!, plan, analyze, context)))
+      ).flat();
+      try {
+        combineDistinctLists(rows, pushdown.groupColumns!, pushdown.lists);
+      } catch (e) {
+        throw new QueryError((e as Error).message, 'EXECUTION');
+      }
+      await coordinator.load(table, pushdown.columns, batchesOf(rows, 5000));
+    } else {
+      // Partial groups are few next to the rows they stand for: each slice's read whole, in one
+      // round trip, and loaded as it arrives.
+      const types = pushdown.columns.map((c) => c.type);
+      await Promise.all(
+        pushdown.slices.map(async (slice) => {
+          const rows = await this.readSlice(slice, types, plan, analyze, context);
+          await coordinator.load(table, pushdown.columns, batchesOf(rows, 5000));
         }),
-      ),
-    );
+      );
+    }
     const t1 = performance.now();
-    let result: Awaited<ReturnType<Coordinator['run']>>;
-    try {
-      result = await coordinator.run(pushdown.rewritten);
-    } catch (e) {
-      throw new QueryError(`the coordinator could not run the query: ${coordinatorMessage(e)}`, 'EXECUTION');
-    }
-    const t2 = performance.now();
-    if (analyze) plan.timings = { fetch_ms: t1 - t0, rebuild_ms: 0, execute_ms: t2 - t1, total_ms: t2 - t0 };
-    return { columns: postgresNames(statement, result.columns), families: result.families, batches: result.batches, plan };
-  }
-
-  /**
-   * Slice pushdown whose partial groups carry distinct-value lists: every slice's rows are read
-   * first, the lists of each group counted as one union (pushdown.ts combineDistinctLists), and
-   * only then loaded into the coordinator and combined.
-   */
-  private async startPushdownWithLists(
-    statement: Statement,
-    pushdown: SlicePushdown,
-    plan: QueryPlan,
-    coordinator: Coordinator,
-    table: string,
-    analyze: boolean,
-    t0: number,
-    context: ReadContext,
-  ): Promise<{ columns: string[]; families: Array<string | undefined>; batches: AsyncIterable<unknown[][]>; plan: QueryPlan }> {
-    const parts = await Promise.all(
-      pushdown.slices.map((slice) => this.readSlice(slice, pushdown.readTypes!, plan, analyze, context)),
-    );
-    const rows = parts.flat();
-    try {
-      combineDistinctLists(rows, pushdown.groupColumns!, pushdown.lists!);
-    } catch (e) {
-      throw new QueryError((e as Error).message, 'EXECUTION');
-    }
-    await coordinator.load(table, pushdown.columns, batchesOf(rows, 5000));
-    const t1 = performance.now();
-    let result: Awaited<ReturnType<Coordinator['run']>>;
-    try {
-      result = await coordinator.run(pushdown.rewritten);
-    } catch (e) {
-      throw new QueryError(`the coordinator could not run the query: ${coordinatorMessage(e)}`, 'EXECUTION');
-    }
+    const result = await runOnCoordinator(coordinator, pushdown.rewritten);
     const t2 = performance.now();
     if (analyze) plan.timings = { fetch_ms: t1 - t0, rebuild_ms: 0, execute_ms: t2 - t1, total_ms: t2 - t0 };
     return { columns: postgresNames(statement, result.columns), families: result.families, batches: result.batches, plan };
@@ -878,6 +829,15 @@ function columnsOf(leaf: FragmentAccess): Column[] {
 
 function describePredicate(a: RelationAccess): string {
   return renderSql(a.needs.predicate, { column: (v) => v.name });
+}
+
+/** Runs the combining query on the coordinator; its failure is the query's, with DuckDB's prefix taken off. */
+async function runOnCoordinator(coordinator: Coordinator, sql: string): ReturnType<Coordinator['run']> {
+  try {
+    return await coordinator.run(sql);
+  } catch (e) {
+    throw new QueryError(`the coordinator could not run the query: ${coordinatorMessage(e)}`, 'EXECUTION');
+  }
 }
 
 function coordinatorMessage(e: unknown): string {
