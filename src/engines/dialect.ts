@@ -124,6 +124,22 @@ export abstract class Dialect {
     return `ANALYZE ${this.quoteIdentifier(name)}`;
   }
 
+  /**
+   * The comma-separated values of an integer expression over a group (repeats left in): how a
+   * slice ships what a count(DISTINCT …) spanning several slices needs (src/query/pushdown.ts).
+   */
+  integerList(expr: string): string {
+    return `string_agg(CAST(${expr} AS text), ',')`;
+  }
+
+  /**
+   * Whether a GROUP BY over a table's whole primary key may select that table's other columns
+   * (they depend on the key). PostgreSQL knows the dependency; MariaDB and SQLite do not check.
+   */
+  get groupsByKeyAlone(): boolean {
+    return true;
+  }
+
   dropTable(name: string, ifExists = true): string {
     return `DROP TABLE ${ifExists ? 'IF EXISTS ' : ''}${this.quoteIdentifier(name)}`;
   }

@@ -44,7 +44,7 @@ export interface SlicePushdown extends DistinctLists {
    * Set when the slices' rows are already the result's rows: every group (or, without grouping,
    * every row) is computed whole in one slice, and the query outputs only group columns and
    * plain aggregates. The coordinator then only merges the slices' ordered rows and applies
-   * LIMIT/OFFSET — no coordinator engine, no second grouping (see `mergeFinalRows`).
+   * LIMIT/OFFSET — no coordinator engine, no second grouping (distributed.ts `mergeFinal`).
    */
   final?: FinalRows;
 }
@@ -60,24 +60,6 @@ const TEXT: ColumnType = { family: 'text', sqlType: 'text' };
 
 /** The longest list a MariaDB site returns (its session's group_concat_max_len): a list this long may be cut. */
 export const MARIADB_LIST_LIMIT = 16 * 1024 * 1024;
-
-/**
- * Each engine's spelling of the comma-separated values of an integer expression. Repeats are left
- * in (the union drops them): removing them at the site costs a sort or a tree per group.
- */
-function distinctList(engine: string, e: string): string {
-  switch (engine) {
-    case 'mariadb':
-    case 'mysql':
-      return `GROUP_CONCAT(${e} SEPARATOR ',')`;
-    case 'sqlite':
-      return `group_concat(${e}, ',')`;
-    case 'duckdb':
-      return `string_agg(CAST(${e} AS VARCHAR), ',')`;
-    default:
-      return `string_agg(CAST(${e} AS text), ',')`;
-  }
-}
 
 /**
  * Replaces the distinct-value lists of the slices' partial groups by counts: the first row of
@@ -167,7 +149,7 @@ interface Aggregate {
   distinct?: boolean;
   /**
    * count(DISTINCT x) whose values may occur in several slices: each slice returns, per group,
-   * the list of its distinct values (integers only, as text), and the coordinator counts the
+   * the list of its values (integers only, as text; repeats allowed), and the coordinator counts the
    * union of the lists (see `combineDistinctLists`) before the partial groups are combined.
    */
   list?: boolean;
@@ -700,7 +682,7 @@ export function planSlicePushdown(
         select.push(`sum(${arg}) AS ${q(names[0]!)}`, `count(${arg}) AS ${q(names[1]!)}`);
         outerSelect.push(`${outer('sum', names[0]!)} AS ${q(names[0]!)}`, `${outer('count', names[1]!)} AS ${q(names[1]!)}`);
       } else {
-        const text = a.list ? distinctList(dialect.name, arg) : `${a.fn}(${a.distinct ? 'DISTINCT ' : ''}${arg})`;
+        const text = a.list ? dialect.integerList(arg) : `${a.fn}(${a.distinct ? 'DISTINCT ' : ''}${arg})`;
         aggregateText.set(a, dimension ? outer(a.fn, names[0]!) : text);
         select.push(`${text} AS ${q(names[0]!)}`);
         outerSelect.push(`${outer(a.fn, names[0]!)} AS ${q(names[0]!)}`);
@@ -735,7 +717,7 @@ export function planSlicePushdown(
     // that know it group by the key alone (MariaDB would otherwise group a LONGTEXT column
     // through an on-disk temporary table: seconds instead of milliseconds).
     const keyed = new Set(
-      FUNCTIONAL_DEPENDENCY_ENGINES.has(site.engine)
+      dialect.groupsByKeyAlone
         ? inner.filter(
             (i) =>
               !broadcast.has(i) &&
@@ -961,9 +943,6 @@ function dimensionOf(
   }
   return undefined;
 }
-
-/** Engines that accept grouping by a table's primary key alone while selecting its other columns. */
-const FUNCTIONAL_DEPENDENCY_ENGINES = new Set(['postgres', 'pglite', 'mariadb', 'mysql', 'sqlite']);
 
 const MERGE_ORDERABLE = new Set(['integer', 'decimal', 'float', 'date', 'timestamp', 'timestamptz', 'boolean']);
 

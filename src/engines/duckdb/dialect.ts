@@ -10,6 +10,15 @@ export const DUCKDB_MAX_DECIMAL_PRECISION = 38;
 export class DuckDbDialect extends Dialect {
   readonly name: string = 'duckdb';
 
+  override integerList(expr: string): string {
+    return `string_agg(CAST(${expr} AS VARCHAR), ',')`;
+  }
+
+  /** DuckDB refuses other columns beside a grouped key (it would need any_value()). */
+  override get groupsByKeyAlone(): boolean {
+    return false;
+  }
+
   /** DuckDB keeps its statistics up to date as rows are appended. */
   override analyzeTable(): undefined {
     return undefined;

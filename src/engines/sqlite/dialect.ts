@@ -14,6 +14,10 @@ export const SQLITE_MAX_DECIMAL_PRECISION = 15;
 export class SqliteDialect extends Dialect {
   readonly name: string = 'sqlite';
 
+  override integerList(expr: string): string {
+    return `group_concat(${expr}, ',')`;
+  }
+
   override placeholder(): string {
     return '?';
   }
