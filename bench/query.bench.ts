@@ -421,7 +421,7 @@ try {
   console.log(
     "central = the SQL on the source PostgreSQL; views = the same SQL on NAIROBI's views (postgres_fdw/mysql_fdw); ddbkit = openDistributed().query()\n",
   );
-  const head = `${'report'.padEnd(33)}${'rows'.padStart(8)}${'central'.padStart(9)}${'views'.padStart(9)}${'ddbkit'.padStart(9)}${'vs views'.padStart(10)}${'vs central'.padStart(12)}  ${'≥3× views'.padEnd(10)}${'≤1.5× central'.padEnd(14)}${'same rows'.padEnd(10)}${'explain'.padStart(8)}${'+pushdown'.padStart(10)}  path`;
+  const head = `${'report'.padEnd(33)}${'rows'.padStart(8)}${'central'.padStart(9)}${'views'.padStart(9)}${'ddbkit'.padStart(9)}${'vs views'.padStart(10)}${'vs central'.padStart(12)}  ${'≥3× views'.padEnd(10)}${'≤1.5× central'.padEnd(14)}${'same rows'.padEnd(10)}${'explain'.padStart(8)}${'planning'.padStart(10)}  path`;
   console.log(head);
   console.log('-'.repeat(head.length + 8));
   let allFast = true;
@@ -434,7 +434,9 @@ try {
     const d = best(run.ddbkit.ms);
     const fast = v / d >= GOAL_VS_VIEWS;
     const close = d / c <= GOAL_VS_CENTRAL;
-    const planning = run.explainMs! < GOAL_PLANNING_MS;
+    // The goal is read on planning from the SQL text (parse included): db.explain of a text it
+    // has seen reuses the parsed statement, so it says less about a new query.
+    const planning = Math.max(run.explainMs!, run.planMs!) < GOAL_PLANNING_MS;
     allFast &&= fast;
     allClose &&= close;
     allPlanning &&= planning;
@@ -445,7 +447,7 @@ try {
     );
   }
   console.log(
-    `\nvs views = views ms / ddbkit ms (× faster); vs central = ddbkit ms / central ms; explain = median db.explain(sql) ms; +pushdown = median of the whole planning query() does (parse, localize, top-N, slice pushdown, LEFT JOIN aggregation)`,
+    `\nvs views = views ms / ddbkit ms (× faster); vs central = ddbkit ms / central ms; explain = median db.explain(sql) ms (the text seen before: its parse is reused); planning = median of the whole planning query() does for a new text (parse, localize, top-N, slice pushdown, LEFT JOIN aggregation)`,
   );
   console.log('every round (central / views / ddbkit, ms):');
   for (const run of runs)
@@ -492,7 +494,7 @@ try {
   console.log(`  every report ≥ ${GOAL_VS_VIEWS}× faster than the fdw views:  ${allFast ? 'MET' : 'NOT MET'}`);
   console.log(`  every report within ${GOAL_VS_CENTRAL}× of central:           ${allClose ? 'MET' : 'NOT MET'}`);
   console.log(`  one-fragment query → one site:                ${oneSite ? 'MET' : 'NOT MET'}`);
-  console.log(`  planning (db.explain) < ${GOAL_PLANNING_MS} ms per report:       ${allPlanning ? 'MET' : 'NOT MET'}`);
+  console.log(`  planning (parse included) < ${GOAL_PLANNING_MS} ms per report:  ${allPlanning ? 'MET' : 'NOT MET'}`);
   console.log(`  same rows three ways:                         ${failures ? `FAIL (${failures})` : 'ok'}`);
 
   if (missing.length) {

@@ -47,8 +47,8 @@ const SUPPORTED_STATEMENTS = new Set(['select', 'union', 'union all', 'with', 'w
  * Rewrites, in place, the few spellings whose meaning differs in the coordinator: PostgreSQL's
  * `float` is double precision, DuckDB's is single.
  */
-export function adaptForCoordinator(sql: string): { sql: string; statement: Statement } {
-  const statement = parseQuery(sql);
+export function adaptForCoordinator(sql: string, parsed?: Statement): { sql: string; statement: Statement } {
+  const statement = parsed ?? parseQuery(sql);
   const edits: Array<{ start: number; end: number }> = [];
   walk(statement as unknown as Node, (n) => {
     const to = n.type === 'cast' ? (n.to as { name?: string; _location?: { start: number; end: number } }) : undefined;

@@ -295,7 +295,7 @@ export class DistributedDatabase {
   async explain(sql: string): Promise<QueryPlan> {
     const direct = this.directPlan(sql, false);
     if (direct) return direct.plan;
-    const adapted = adaptForCoordinator(sql);
+    const adapted = adaptForCoordinator(sql, this.statementOf(sql));
     const accesses = this.plan(adapted.sql, adapted.statement);
     applyTopN(adapted.sql, adapted.statement, accesses);
     const plan = this.describe(adapted.sql, accesses);
@@ -413,7 +413,7 @@ export class DistributedDatabase {
     coordinator: Coordinator,
   ): Promise<{ columns: string[]; families: Array<string | undefined>; batches: AsyncIterable<unknown[][]>; plan: QueryPlan }> {
     const t0 = performance.now();
-    const adapted = adaptForCoordinator(sql);
+    const adapted = adaptForCoordinator(sql, this.statementOf(sql));
     sql = adapted.sql;
     const statement = adapted.statement;
     const accesses = this.plan(sql, statement, context.lock ?? false);
@@ -694,18 +694,39 @@ export class DistributedDatabase {
    * The direct plan of a SELECT, if it has one. `params` are the values of `$1`… in `sql` (a
    * template): parsed once and cached, a template costs no parsing on later calls.
    */
-  private directPlan(sql: string, lock: boolean, params?: readonly unknown[], known?: KnownPlacements): DirectPlan | undefined {
-    let statement = this.parsed.get(sql);
-    if (statement === undefined) {
-      try {
-        statement = parseQuery(sql);
-      } catch {
-        statement = null; // the full pipeline reports it
-      }
-      if (this.parsed.size >= 2000) this.parsed.delete(this.parsed.keys().next().value!);
-      this.parsed.set(sql, statement);
+  /**
+   * The statement of a SQL text, parsed once: the direct path and the full pipeline share it, and
+   * a query run again (a report, a transaction's template) is not parsed again. Parsed statements
+   * are frozen, so that no planning step can change what a later query reads.
+   */
+  private statementOf(sql: string): Statement {
+    const cached = this.parsed.get(sql);
+    if (cached) return cached;
+    if (cached === null) return parseQuery(sql); // throws the error again
+    let statement: Statement;
+    try {
+      statement = deepFreeze(parseQuery(sql));
+    } catch (e) {
+      this.remember(sql, null);
+      throw e;
     }
-    if (!statement || !isDirectCandidate(statement)) return undefined;
+    this.remember(sql, statement);
+    return statement;
+  }
+
+  private remember(sql: string, statement: Statement | null): void {
+    if (this.parsed.size >= 2000) this.parsed.delete(this.parsed.keys().next().value!);
+    this.parsed.set(sql, statement);
+  }
+
+  private directPlan(sql: string, lock: boolean, params?: readonly unknown[], known?: KnownPlacements): DirectPlan | undefined {
+    let statement: Statement | undefined;
+    try {
+      statement = this.statementOf(sql);
+    } catch {
+      return undefined; // the full pipeline reports it
+    }
+    if (!isDirectCandidate(statement)) return undefined;
     let query: DirectQuery | undefined;
     try {
       query = analyzeDirect(sql, statement, this.resolved.catalog, params);
@@ -829,6 +850,14 @@ function columnsOf(leaf: FragmentAccess): Column[] {
 
 function describePredicate(a: RelationAccess): string {
   return renderSql(a.needs.predicate, { column: (v) => v.name });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }
 
 /** Runs the combining query on the coordinator; its failure is the query's, with DuckDB's prefix taken off. */
