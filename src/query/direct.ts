@@ -423,23 +423,56 @@ export function combineRows(plan: DirectPlan, partRows: unknown[][][]): unknown[
       ];
     }
     case 'order': {
-      const rows = partRows.flat();
-      sortRows(rows, c.keys);
+      const rows = mergeRows(partRows, c.keys);
       const end = c.limit === undefined ? undefined : c.offset + c.limit;
       return rows.slice(c.offset, end).map(project);
     }
   }
 }
 
-/**
- * Sorts rows of canonical values by `keys`, NULLs placed as PostgreSQL places them. Rows that
- * arrive as a few runs already in order (each site's, sorted there) cost little more than a
- * merge: the engine's sort finds the runs.
- */
+/** Sorts rows of canonical values by `keys`, NULLs placed as PostgreSQL places them. */
 export function sortRows(rows: unknown[][], keys: readonly OrderKey[]): void {
-  if (keys.length === 0) return;
+  if (keys.length > 0) rows.sort(rowComparator(keys));
+}
+
+/**
+ * The rows of several parts in `keys` order. Parts that arrive sorted (each site ordered its
+ * own) are merged, head by head; otherwise they are put together and sorted.
+ */
+export function mergeRows(parts: unknown[][][], keys: readonly OrderKey[]): unknown[][] {
+  const nonEmpty = parts.filter((p) => p.length > 0);
+  if (nonEmpty.length <= 1) {
+    const rows = nonEmpty[0] ?? [];
+    sortRows(rows, keys);
+    return rows;
+  }
+  if (keys.length === 0) return nonEmpty.flat();
+  const cmp = rowComparator(keys);
+  const sorted = nonEmpty.every((p) => {
+    for (let i = 1; i < p.length; i++) if (cmp(p[i - 1]!, p[i]!) > 0) return false;
+    return true;
+  });
+  if (!sorted) {
+    const rows = nonEmpty.flat();
+    rows.sort(cmp);
+    return rows;
+  }
+  const out: unknown[][] = new Array(nonEmpty.reduce((n, p) => n + p.length, 0));
+  const at = nonEmpty.map(() => 0);
+  for (let o = 0; o < out.length; o++) {
+    let best = -1;
+    for (let k = 0; k < nonEmpty.length; k++) {
+      if (at[k]! >= nonEmpty[k]!.length) continue;
+      if (best < 0 || cmp(nonEmpty[k]![at[k]!]!, nonEmpty[best]![at[best]!]!) < 0) best = k;
+    }
+    out[o] = nonEmpty[best]![at[best]!++]!;
+  }
+  return out;
+}
+
+function rowComparator(keys: readonly OrderKey[]): (x: unknown[], y: unknown[]) => number {
   const comparators = keys.map((k) => ({ k, cmp: compareValues(k.type) }));
-  rows.sort((x, y) => {
+  return (x, y) => {
     for (const { k, cmp } of comparators) {
       const a = x[k.index];
       const b = y[k.index];
@@ -453,7 +486,7 @@ export function sortRows(rows: unknown[][], keys: readonly OrderKey[]): void {
       if (d !== 0) return k.descending ? -d : d;
     }
     return 0;
-  });
+  };
 }
 
 function compareValues(type: ColumnType): (a: unknown, b: unknown) => number {

@@ -38,7 +38,7 @@ import {
   isDirectCandidate,
   needsOf,
   planDirect,
-  sortRows,
+  mergeRows,
 } from './direct.js';
 import { type FinalRows, type SlicePushdown, combineDistinctLists, planSlicePushdown } from './pushdown.js';
 import { describeStaged, planStaged, runStaged } from './staged.js';
@@ -143,6 +143,16 @@ export interface ReadContext {
   lock?: boolean;
   /** Inside a transaction: where the rows it holds live (reads of them skip the other fragments). */
   known?: KnownPlacements;
+}
+
+/** A query under way: its columns, its rows in batches (or, when already whole in memory, all of them), its plan. */
+interface Started {
+  columns: string[];
+  families: Array<string | undefined>;
+  batches: AsyncIterable<unknown[][]>;
+  /** The result when it is already in memory (final rows merged here): no batching, no copy. */
+  rows?: unknown[][];
+  plan: QueryPlan;
 }
 
 export class DistributedDatabase {
@@ -262,10 +272,16 @@ export class DistributedDatabase {
     // The full pipeline reads literal SQL: parameters are bound into the text.
     if (options.params && options.params.length > 0) sql = bindParams(sql, options.params);
     return this.withCoordinator(async (coordinator) => {
-      const { columns, families, batches, plan } = await this.start(sql, options.analyze ?? false, context, coordinator);
-      const rows: unknown[][] = [];
+      const {
+        columns,
+        families,
+        batches,
+        rows: whole,
+        plan,
+      } = await this.start(sql, options.analyze ?? false, context, coordinator);
+      const rows: unknown[][] = whole ?? [];
       const started = performance.now();
-      for await (const batch of batches) rows.push(...batch);
+      if (!whole) for await (const batch of batches) rows.push(...batch);
       if (plan.timings) {
         plan.timings.execute_ms += performance.now() - started;
         plan.timings.total_ms += performance.now() - started;
@@ -406,12 +422,7 @@ export class DistributedDatabase {
     };
   }
 
-  private async start(
-    sql: string,
-    analyze: boolean,
-    context: ReadContext,
-    coordinator: Coordinator,
-  ): Promise<{ columns: string[]; families: Array<string | undefined>; batches: AsyncIterable<unknown[][]>; plan: QueryPlan }> {
+  private async start(sql: string, analyze: boolean, context: ReadContext, coordinator: Coordinator): Promise<Started> {
     const t0 = performance.now();
     const adapted = adaptForCoordinator(sql, this.statementOf(sql));
     sql = adapted.sql;
@@ -494,7 +505,7 @@ export class DistributedDatabase {
     analyze: boolean,
     t0: number,
     context: ReadContext,
-  ): Promise<{ columns: string[]; families: Array<string | undefined>; batches: AsyncIterable<unknown[][]>; plan: QueryPlan }> {
+  ): Promise<Started> {
     describePushdown(plan, pushdown);
     if (pushdown.final) return this.mergeFinal(statement, pushdown, pushdown.final, plan, analyze, t0, context);
     const table = await coordinator.createFragmentTable(pushdown.columns, pushdown.partialTable);
@@ -563,11 +574,10 @@ export class DistributedDatabase {
     analyze: boolean,
     t0: number,
     context: ReadContext,
-  ): Promise<{ columns: string[]; families: Array<string | undefined>; batches: AsyncIterable<unknown[][]>; plan: QueryPlan }> {
+  ): Promise<Started> {
     const parts = await Promise.all(pushdown.slices.map((slice) => this.readSlice(slice, final.types, plan, analyze, context)));
     const t1 = performance.now();
-    const rows = parts.length === 1 ? parts[0]! : parts.flat();
-    sortRows(rows, final.order);
+    const rows = mergeRows(parts, final.order);
     const end = final.limit === undefined ? undefined : final.offset + final.limit;
     const kept = final.offset > 0 || end !== undefined ? rows.slice(final.offset, end) : rows;
     // The output is usually the slice row itself (same columns, same order): no copy then.
@@ -579,6 +589,7 @@ export class DistributedDatabase {
       columns: postgresNames(statement, final.names),
       families: final.project.map((i) => final.types[i]!.family),
       batches: batchesOf(result, 2000),
+      rows: result,
       plan,
     };
   }
