@@ -10,6 +10,7 @@ import { openConnector } from '../engines/connector.js';
 import type { DuckDbConnector } from '../engines/duckdb/connector.js';
 import { duckDbDialect } from '../engines/duckdb/dialect.js';
 import { domainOf } from '../predicate/index.js';
+import { QueryError } from './errors.js';
 import type { FragmentAccess, ReducedPlan } from './localize.js';
 
 const SETUP = [
@@ -98,6 +99,20 @@ export class Coordinator {
 
   async run(sql: string, batchSize = 2000): ReturnType<DuckDbConnector['result']> {
     return this.lock.run(() => this.duck.result(sql, batchSize));
+  }
+
+  /**
+   * Runs the query the answer comes from (the user's query over the rebuilt relations, or its
+   * rewriting over partial groups): its failure is the query's, a QueryError with DuckDB's
+   * prefix taken off.
+   */
+  async answer(sql: string): ReturnType<DuckDbConnector['result']> {
+    try {
+      return await this.run(sql);
+    } catch (e) {
+      const message = ((e as Error).message ?? String(e)).replace(/^site coordinator \(duckdb\): query failed: /, '');
+      throw new QueryError(`the coordinator could not run the query: ${message}`, 'EXECUTION');
+    }
   }
 
   async close(): Promise<void> {

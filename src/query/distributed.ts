@@ -490,7 +490,7 @@ export class DistributedDatabase {
       await coordinator.rebuild(a.relation.relation, columns, a.plan, (leaf) => tables.get(leaf as FragmentAccess)!);
     }
     const t2 = performance.now();
-    const result = await runOnCoordinator(coordinator, sql);
+    const result = await coordinator.answer(sql);
     const t3 = performance.now();
     if (analyze) plan.timings = { fetch_ms: t1 - t0, rebuild_ms: t2 - t1, execute_ms: t3 - t2, total_ms: t3 - t0 };
     return { columns: postgresNames(statement, result.columns), families: result.families, batches: result.batches, plan };
@@ -532,7 +532,7 @@ export class DistributedDatabase {
       );
     }
     const t1 = performance.now();
-    const result = await runOnCoordinator(coordinator, pushdown.rewritten);
+    const result = await coordinator.answer(pushdown.rewritten);
     const t2 = performance.now();
     if (analyze) plan.timings = { fetch_ms: t1 - t0, rebuild_ms: 0, execute_ms: t2 - t1, total_ms: t2 - t0 };
     return { columns: postgresNames(statement, result.columns), families: result.families, batches: result.batches, plan };
@@ -869,20 +869,6 @@ function deepFreeze<T>(value: T): T {
     for (const v of Object.values(value)) deepFreeze(v);
   }
   return value;
-}
-
-/** Runs the combining query on the coordinator; its failure is the query's, with DuckDB's prefix taken off. */
-async function runOnCoordinator(coordinator: Coordinator, sql: string): ReturnType<Coordinator['run']> {
-  try {
-    return await coordinator.run(sql);
-  } catch (e) {
-    throw new QueryError(`the coordinator could not run the query: ${coordinatorMessage(e)}`, 'EXECUTION');
-  }
-}
-
-function coordinatorMessage(e: unknown): string {
-  const m = (e as Error).message ?? String(e);
-  return m.replace(/^site coordinator \(duckdb\): query failed: /, '');
 }
 
 /**

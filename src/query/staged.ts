@@ -10,7 +10,7 @@ import { dialectFor } from '../engines/dialect-registry.js';
 import type { Key } from '../predicate/index.js';
 import type { Coordinator } from './coordinator.js';
 import { EAGER_TABLE, type EagerAggregation, planEagerAggregation } from './eager.js';
-import { QueryError, fetchFailure } from './errors.js';
+import { fetchFailure } from './errors.js';
 import {
   type JoinCandidate,
   type JoinChoice,
@@ -474,13 +474,7 @@ export async function runStaged(
     if (analyze) describeStaged(plan, { ...staged, semijoins: [] }); // the steps again, with the actual figures
   }
   const t1 = performance.now();
-  let result: Awaited<ReturnType<Coordinator['run']>>;
-  try {
-    result = await coordinator.run(final);
-  } catch (e) {
-    const m = ((e as Error).message ?? String(e)).replace(/^site coordinator \(duckdb\): query failed: /, '');
-    throw new QueryError(`the coordinator could not run the query: ${m}`, 'EXECUTION');
-  }
+  const result = await coordinator.answer(final);
   const t2 = performance.now();
   if (analyze) plan.timings = { fetch_ms: t1 - t0 - rebuildMs, rebuild_ms: rebuildMs, execute_ms: t2 - t1, total_ms: t2 - t0 };
   return { columns: result.columns, families: result.families, batches: result.batches };
