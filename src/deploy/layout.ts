@@ -93,7 +93,7 @@ function fragmentTable(f: ResolvedFragment, dialect: Dialect): FragmentTable {
     if (!enforceable(p)) continue;
     checks.push({ name: `${table}_${check.name}`, expression: dialect.renderPredicate(p) });
     // Carried, hence enforced at the site too: a bound it puts on a text column holds there.
-    for (const [column, length] of textBounds(p)) lengths.set(column, Math.min(length, lengths.get(column) ?? Infinity));
+    textBounds(p, lengths);
   }
   if (f.where && enforceable(f.where)) checks.push({ name: `${table}_placement`, expression: dialect.renderPredicate(f.where) });
   return {
