@@ -114,6 +114,9 @@ for (const c of CASES) {
         // Compare row by row for a readable failure.
         expect({ id: i + 1, row: back[i] }).toEqual({ id: i + 1, row: expected[i] });
       }
+      // readAll (one round trip, values read in place) reads every value as the stream does.
+      const all = await site.readAll(`SELECT ${cols} FROM ${q(ALL_TYPES.name)} ORDER BY ${q('id')}`, TYPES);
+      expect(all).toEqual(back);
     });
 
     it('reads canonical values without type hints where the engine knows the type', async () => {

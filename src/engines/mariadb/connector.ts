@@ -165,6 +165,23 @@ export class MariaDbConnector extends BaseConnector {
     });
   }
 
+  /**
+   * The whole result from one buffered query: mysql2's row stream costs a pause/resume and a
+   * copied array per row, and the caller wants every row in memory anyway. Values are read in
+   * place (the driver's row arrays are ours).
+   */
+  override async readAll(sql: string, hints?: readonly ColumnType[]): Promise<unknown[][]> {
+    const [rows, fields] = await this.guard('query failed', () => this.conn.query({ sql, rowsAsArray: true }), sql);
+    if (!Array.isArray(rows) || !fields) return [];
+    const hinted = hints?.map(valueTypeOf);
+    const types = (fields as FieldPacket[]).map((f, i) => hinted?.[i] ?? fieldType(f));
+    const width = types.length;
+    for (const row of rows as unknown[][]) {
+      for (let i = 0; i < width; i++) row[i] = readValue(row[i], types[i]);
+    }
+    return rows as unknown[][];
+  }
+
   /** mysql2's row stream, paused whenever the consumer is behind, re-cut into batches. */
   async *stream(sql: string, batchSize = 1000, hints?: readonly ColumnType[]): AsyncIterable<unknown[][]> {
     const core = (
