@@ -198,6 +198,27 @@ for (const c of CASES) {
       expect(await count('tx_probe')).toBe(1);
     });
 
+    it('keeps a transaction whose first statement fails: nothing after it commits on its own', async () => {
+      // Server connectors send BEGIN with the first statement; PostgreSQL drops the whole message
+      // on a syntax error, BEGIN included. What follows must still be inside the transaction.
+      await site.execute(`CREATE TABLE ${q('tx_first_fails')} (${q('id')} INTEGER NOT NULL PRIMARY KEY)`);
+      for (const bad of ['SELEC 1', `SELECT ${q('nope')} FROM ${q('tx_first_fails')}`]) {
+        await site.begin();
+        await expect(site.readAll(bad)).rejects.toThrow(site.site);
+        expect(site.inTransaction).toBe(true);
+        // PostgreSQL refuses statements in a failed transaction; the other engines run this one.
+        await site.execute(`INSERT INTO ${q('tx_first_fails')} VALUES (1)`).catch(() => {});
+        await site.rollback();
+        expect(await count('tx_first_fails')).toBe(0);
+      }
+      // A transaction that never sent a statement ends without one.
+      await site.begin();
+      await site.commit();
+      await site.begin();
+      await site.rollback();
+      expect(site.inTransaction).toBe(false);
+    });
+
     it('leaves nothing behind when a bulk load fails half-way', async () => {
       const before = await count(ALL_TYPES.name);
       async function* failing(): AsyncIterable<unknown[][]> {

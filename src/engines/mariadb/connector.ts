@@ -127,6 +127,7 @@ export class MariaDbConnector extends BaseConnector {
   readonly capabilities: Capabilities;
   /** The gid of the open XA transaction, if begun with one. */
   private xaGid: string | undefined;
+  protected override readonly defersBegin = true;
 
   constructor(
     address: ResolvedSite,
@@ -143,16 +144,36 @@ export class MariaDbConnector extends BaseConnector {
   }
 
   async execute(sql: string): Promise<void> {
-    await this.guard('statement failed', () => this.conn.query(sql), sql);
+    await this.guard('statement failed', () => this.send(sql), sql);
   }
 
   async modify(sql: string): Promise<number> {
-    const [result] = await this.guard('statement failed', () => this.conn.query(sql), sql);
+    const [result] = await this.guard('statement failed', () => this.send(sql), sql);
     return (result as ResultSetHeader).affectedRows ?? 0;
   }
 
+  /**
+   * One message to the server, carrying a BEGIN still pending before the statement (the
+   * connection allows multiple statements; MariaDB runs them in turn, so the transaction is open
+   * even if the statement fails). The statement's own result is returned.
+   */
+  private async send(sql: string, params?: unknown[], rowsAsArray = false): Promise<[unknown, unknown]> {
+    const begin = this.takePendingBegin();
+    if (begin === undefined) return this.conn.query({ sql, rowsAsArray }, params);
+    const [results, fields] = await this.conn.query({ sql: `${begin}; ${sql}`, rowsAsArray }, params);
+    const rest = (results as unknown[]).slice(1);
+    const restFields = (fields as unknown[]).slice(1);
+    return rest.length === 1 ? [rest[0], restFields[0]] : [rest, restFields];
+  }
+
+  /** Sends a BEGIN still waiting for a statement, for the paths that cannot carry it (row streams, LOAD DATA). */
+  private async sendPendingBegin(): Promise<void> {
+    const begin = this.takePendingBegin();
+    if (begin !== undefined) await this.guard('statement failed', () => this.conn.query(begin), begin);
+  }
+
   async query<Row extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<Row[]> {
-    const [rows, fields] = await this.guard('query failed', () => this.conn.query({ sql, rowsAsArray: true }, params), sql);
+    const [rows, fields] = await this.guard('query failed', () => this.send(sql, params, true), sql);
     if (!Array.isArray(rows) || !fields) return [];
     const types = (fields as FieldPacket[]).map(fieldType);
     const names = (fields as FieldPacket[]).map((f) => f.name);
@@ -171,7 +192,7 @@ export class MariaDbConnector extends BaseConnector {
    * place (the driver's row arrays are ours).
    */
   override async readAll(sql: string, hints?: readonly ColumnType[]): Promise<unknown[][]> {
-    const [rows, fields] = await this.guard('query failed', () => this.conn.query({ sql, rowsAsArray: true }), sql);
+    const [rows, fields] = await this.guard('query failed', () => this.send(sql, undefined, true), sql);
     if (!Array.isArray(rows) || !fields) return [];
     const hinted = hints?.map(valueTypeOf);
     const types = (fields as FieldPacket[]).map((f, i) => hinted?.[i] ?? fieldType(f));
@@ -189,6 +210,7 @@ export class MariaDbConnector extends BaseConnector {
         connection: { query(o: object): { stream(o?: object): Readable; on(ev: string, f: (x: unknown) => void): unknown } };
       }
     ).connection;
+    await this.sendPendingBegin();
     const q = core.query({ sql, rowsAsArray: true });
     let types: (ValueType | undefined)[] = [];
     q.on('fields', (f) => {
@@ -275,6 +297,7 @@ export class MariaDbConnector extends BaseConnector {
       }
     }
     return this.atomically(async () => {
+      await this.sendPendingBegin();
       const [result] = await this.guard(
         `bulk load into ${table} failed`,
         () => this.conn.query({ sql, infileStreamFactory: () => Readable.from(paced(), { objectMode: false }) }),
@@ -303,16 +326,14 @@ export class MariaDbConnector extends BaseConnector {
 
   override async begin(options?: { gid?: string }): Promise<void> {
     if (options?.gid === undefined) return super.begin();
-    if (this.txOpen) throw new SiteError(this.site, this.engine, 'a transaction is already open', { code: 'TX_STATE' });
-    await this.execute(`XA START '${checkGid(options.gid)}'`);
+    await this.beginWith(`XA START '${checkGid(options.gid)}'`);
     this.xaGid = options.gid;
-    this.txOpen = true;
   }
 
   override async commit(): Promise<void> {
     if (this.xaGid === undefined) return super.commit();
     const gid = this.xaGid;
-    await this.execute(`XA END '${gid}'; XA COMMIT '${gid}' ONE PHASE`);
+    if (this.takePendingBegin() === undefined) await this.execute(`XA END '${gid}'; XA COMMIT '${gid}' ONE PHASE`);
     this.xaGid = undefined;
     this.txOpen = false;
   }
@@ -322,8 +343,9 @@ export class MariaDbConnector extends BaseConnector {
     const gid = this.xaGid;
     this.xaGid = undefined;
     this.txOpen = false;
-    await this.execute(`XA END '${gid}'`).catch(() => {});
-    await this.execute(`XA ROLLBACK '${gid}'`);
+    if (this.takePendingBegin() !== undefined) return;
+    // XA END fails when the branch already ended (an error can end it): then only XA ROLLBACK is left.
+    await this.execute(`XA END '${gid}'; XA ROLLBACK '${gid}'`).catch(() => this.execute(`XA ROLLBACK '${gid}'`));
   }
 
   override async prepare(gid: string): Promise<void> {

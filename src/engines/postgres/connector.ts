@@ -34,6 +34,7 @@ const COPY_CHUNK_ROWS = 5000;
 export class PostgresConnector extends PostgresFamilyConnector {
   readonly capabilities = POSTGRES_CAPABILITIES;
   protected override readAhead = true;
+  protected override readonly defersBegin = true;
 
   constructor(
     address: ResolvedSite,
@@ -43,7 +44,18 @@ export class PostgresConnector extends PostgresFamilyConnector {
   }
 
   protected async run(sql: string, params?: unknown[]): Promise<RawResult> {
-    const r: QueryArrayResult = await this.client.query({ text: sql, values: params, rowMode: 'array' });
+    const begin = this.takePendingBegin();
+    let text = sql;
+    if (begin !== undefined) {
+      // Without parameters the statement goes as a simple query, which may hold two statements;
+      // with parameters the extended protocol carries one statement, so BEGIN goes first.
+      if (params?.length) await this.client.query(begin);
+      else text = `${begin}; ${sql}`;
+    }
+    const result = await this.withBegun(text !== sql ? begin : undefined, () =>
+      this.client.query<unknown[]>({ text, values: params, rowMode: 'array' }),
+    );
+    const r: QueryArrayResult = Array.isArray(result) ? result[result.length - 1]! : result;
     return {
       fields: r.fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID })),
       rows: r.rows,
@@ -52,7 +64,29 @@ export class PostgresConnector extends PostgresFamilyConnector {
   }
 
   protected async runScript(sql: string): Promise<void> {
-    await this.client.query(sql);
+    const begin = this.takePendingBegin();
+    await this.withBegun(begin, () => this.client.query(begin === undefined ? sql : `${begin}; ${sql}`));
+  }
+
+  /**
+   * Runs a message that starts with `begin`, making sure the transaction is open even when the
+   * message fails: PostgreSQL parses a whole simple query before running any of it, so a syntax
+   * error in the statement also drops the BEGIN, and the statements after it would each commit
+   * on their own. BEGIN is sent again then (refused harmlessly when the first one did run).
+   */
+  private async withBegun<T>(begin: string | undefined, send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (e) {
+      if (begin !== undefined) await this.client.query(begin).catch(() => {});
+      throw e;
+    }
+  }
+
+  /** Sends a BEGIN still waiting for a statement (COPY cannot carry it). */
+  private async sendPendingBegin(): Promise<void> {
+    const begin = this.takePendingBegin();
+    if (begin !== undefined) await this.client.query(begin);
   }
 
   async bulkLoad(
@@ -77,6 +111,7 @@ export class PostgresConnector extends PostgresFamilyConnector {
 
   async *copyOutText(sql: string): AsyncIterable<Buffer> {
     const { to } = await import('pg-copy-streams');
+    await this.guard('copy out failed', () => this.sendPendingBegin(), sql);
     const copy = this.client.query(to(`COPY (${sql}) TO STDOUT`));
     try {
       for await (const chunk of copy as AsyncIterable<Buffer>) yield chunk;
@@ -124,6 +159,7 @@ export class PostgresConnector extends PostgresFamilyConnector {
       this.guard(
         `bulk load into ${table} failed`,
         async () => {
+          await this.sendPendingBegin();
           const copy = this.client.query(from(sql));
           const done = new Promise<void>((resolve, reject) => {
             copy.on('finish', resolve);
