@@ -21,7 +21,7 @@ import { type RelationNeeds, adaptForCoordinator, analyzeQuery, parseQuery } fro
 import { Coordinator } from './coordinator.js';
 import { QueryError, fetchFailure } from './errors.js';
 import { createHash } from 'node:crypto';
-import { KnownPlacements, fixedKey } from './known-rows.js';
+import { KnownPlacements, PlacementHints, fixedKey } from './known-rows.js';
 import { WriteError } from '../write/errors.js';
 import type { StatementResult } from '../write/executor.js';
 import { type RecoveryReport, needsRecovery, recover } from '../write/recover.js';
@@ -30,6 +30,7 @@ import { DistributedTransaction, type TransactionEnv } from '../write/transactio
 import { DecisionLog } from '../write/txlog.js';
 import { bindParams } from '../write/values.js';
 import {
+  type DirectPart,
   type DirectPlan,
   type DirectQuery,
   analyzeDirect,
@@ -159,6 +160,8 @@ export class DistributedDatabase {
   private readonly pools = new Map<string, SitePool>();
   /** Parsed SELECTs (null: does not parse), by text: templates with `$n` parameters repeat. */
   private readonly parsed = new Map<string, Statement | null>();
+  /** Where rows were last found by primary key (key lookups ask there first). */
+  private readonly placements = new PlacementHints(PLACEMENT_HINTS);
   private readonly analyses = new Map<ResolvedRelation, RelationAnalysis>();
   private readonly coordinators = new Set<Promise<Coordinator>>();
   private readonly idleCoordinators: Coordinator[] = [];
@@ -637,28 +640,65 @@ export class DistributedDatabase {
   private async tryDirect(sql: string, context: ReadContext, params?: readonly unknown[]): Promise<QueryResult | undefined> {
     const direct = this.directPlan(sql, context.lock ?? false, params, context.known);
     if (!direct) return undefined;
-    const partRows: unknown[][][] = direct.parts.map(() => []);
-    const bySite = new Map<string, number[]>();
-    direct.parts.forEach((part, i) => bySite.set(part.site, [...(bySite.get(part.site) ?? []), i]));
-    await Promise.all(
-      [...bySite.entries()].map(([site, indexes]) =>
-        context.use(site, async (connector) => {
-          for (const i of indexes) {
-            const part = direct.parts[i]!;
-            const text = context.lock ? lockedSql(part.sql, connector) : part.sql;
-            partRows[i] = await connector.readAll(text, part.types);
-          }
-        }),
-      ),
-    );
+    // Aggregates answer for every part (a count of 0 is a row): only whole rows tell where a key is.
+    const wholeRows = direct.combine.kind !== 'aggregate';
+    const { partRows, asked } = await this.readParts(direct.query.relation, direct.query.where, direct.parts, context, wholeRows);
     const rows = combineRows(direct, partRows);
-    // A row locked by its key stays where it was found until the transaction ends.
-    if (context.lock && context.known) {
-      const key = fixedKey(direct.query.where, direct.query.relation.primaryKey);
-      const found = direct.parts.filter((_, i) => partRows[i]!.length > 0).map((p) => p.fragment);
-      if (key && found.length > 0) context.known.set(direct.query.relation, key, found);
+    // The plan shows the queries sent: a key found where it was last seen was not asked elsewhere.
+    const plan = { ...direct.plan, site_queries: direct.plan.site_queries.filter((_, i) => asked.has(i)) };
+    return { columns: direct.columns, families: direct.families, rows, plan };
+  }
+
+  /**
+   * Reads the parts of a direct plan, each at its site. When the condition fixes the primary key,
+   * the fragments where that key was last found are asked first and the others only if it is not
+   * there; where it is found is remembered, and, for a row locked, known to the transaction (it
+   * cannot move until the transaction ends). Parts not asked are left empty; `asked` lists those asked.
+   */
+  private async readParts(
+    relation: Relation,
+    where: Predicate,
+    parts: readonly DirectPart[],
+    context: ReadContext,
+    wholeRows: boolean,
+  ): Promise<{ partRows: unknown[][][]; asked: Set<number> }> {
+    const partRows: unknown[][][] = parts.map(() => []);
+    const asked = new Set<number>();
+    const read = (indexes: number[]): Promise<unknown> => {
+      for (const i of indexes) asked.add(i);
+      const bySite = new Map<string, number[]>();
+      for (const i of indexes) bySite.set(parts[i]!.site, [...(bySite.get(parts[i]!.site) ?? []), i]);
+      return Promise.all(
+        [...bySite.entries()].map(([site, mine]) =>
+          context.use(site, async (connector) => {
+            for (const i of mine) {
+              const part = parts[i]!;
+              partRows[i] = await connector.readAll(context.lock ? lockedSql(part.sql, connector) : part.sql, part.types);
+            }
+          }),
+        ),
+      );
+    };
+    const all = parts.map((_, i) => i);
+    const key = wholeRows ? fixedKey(where, relation.primaryKey) : undefined;
+    const hinted = key && new Set(parts.map((p) => p.fragment)).size > 1 ? this.placements.get(relation, key) : undefined;
+    const first = hinted ? all.filter((i) => hinted.includes(parts[i]!.fragment)) : [];
+    if (first.length > 0 && first.length < parts.length) {
+      await read(first);
+      if (first.every((i) => partRows[i]!.length === 0)) await read(all.filter((i) => !first.includes(i)));
+    } else {
+      await read(all);
     }
-    return { columns: direct.columns, families: direct.families, rows, plan: { ...direct.plan } };
+    if (key) {
+      const found = [...new Set(parts.filter((_, i) => partRows[i]!.length > 0).map((p) => p.fragment))];
+      if (found.length > 0) {
+        this.placements.set(relation, key, found);
+        if (context.lock && context.known) context.known.set(relation, key, found);
+      } else if (hinted) {
+        this.placements.forget(relation, key);
+      }
+    }
+    return { partRows, asked };
   }
 
   /**
@@ -685,20 +725,7 @@ export class DistributedDatabase {
       const sql = `SELECT ${read.map(q).join(', ')} FROM ${q(relation.name)} WHERE ${renderSql(where, { column: (v) => q(v.name) })}`;
       return (await this.query(sql, { context })).rows;
     }
-    const rows: unknown[][] = [];
-    const bySite = new Map<string, typeof parts>();
-    for (const part of parts) bySite.set(part.site, [...(bySite.get(part.site) ?? []), part]);
-    await Promise.all(
-      [...bySite.entries()].map(([site, siteParts]) =>
-        context.use(site, async (connector) => {
-          for (const part of siteParts) {
-            const text = context.lock ? lockedSql(part.sql, connector) : part.sql;
-            for (const r of await connector.readAll(text, part.types)) rows.push(r);
-          }
-        }),
-      ),
-    );
-    return rows;
+    return (await this.readParts(relation, where, parts, context, true)).partRows.flat();
   }
 
   /**
@@ -821,6 +848,9 @@ function restrictToKnown(access: RelationAccess, where: Predicate, known: KnownP
 }
 
 /** A trailing locking clause: the rows are locked at the sites, the coordinator never sees it. */
+/** Primary keys whose fragment is remembered (about 100 bytes each). */
+const PLACEMENT_HINTS = 100_000;
+
 const FOR_UPDATE =
   /\s+FOR\s+(?:UPDATE|SHARE|NO\s+KEY\s+UPDATE|KEY\s+SHARE)(?:\s+OF\s+[\w\s,."]+?)?(?:\s+(?:NOWAIT|SKIP\s+LOCKED))?\s*;?\s*$/i;
 

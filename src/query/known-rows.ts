@@ -47,6 +47,42 @@ export class KnownPlacements {
   }
 }
 
+/**
+ * Where rows were last found by their primary key, across transactions: a hint, never a fact. A
+ * key lookup asks the hinted fragments first and the others only if the row is not there. A row
+ * found is the whole answer — fragments are disjoint, so no other holds that key (the direct path
+ * is not taken for fragments declared with overlap) — and a wrong hint costs one more round trip,
+ * never a wrong row. It spares a check-then-write transaction the question to every site about a
+ * row whose fragment its predicate does not name (a book by id, fragmented by faculty).
+ */
+export class PlacementHints {
+  private readonly rows = new Map<string, readonly string[]>();
+
+  constructor(private readonly capacity: number) {}
+
+  get(relation: Relation, key: readonly Key[]): readonly string[] | undefined {
+    const k = entry(relation, key);
+    const fragments = this.rows.get(k);
+    if (fragments) {
+      // Most recently used last: the oldest entry is the first to go.
+      this.rows.delete(k);
+      this.rows.set(k, fragments);
+    }
+    return fragments;
+  }
+
+  set(relation: Relation, key: readonly Key[], fragments: readonly string[]): void {
+    const k = entry(relation, key);
+    this.rows.delete(k);
+    if (this.rows.size >= this.capacity) this.rows.delete(this.rows.keys().next().value!);
+    this.rows.set(k, fragments);
+  }
+
+  forget(relation: Relation, key: readonly Key[]): void {
+    this.rows.delete(entry(relation, key));
+  }
+}
+
 function entry(relation: Relation, key: readonly Key[]): string {
   return `${relation.name}\u0000${key.map(keyText).join('\u0000')}`;
 }

@@ -222,6 +222,38 @@ describe('the plan: pruning and the SQL sent to the sites', () => {
   });
 });
 
+describe('key lookups ask first where the key was last found', () => {
+  it('one site once the key is found; a hint gone stale costs a second round, never a wrong answer (shipped library)', async () => {
+    const db = dep('library', 'shipped').db;
+    const lookup = `SELECT id_book, title, stock FROM book WHERE id_book = 990001`;
+    const insert = (site: string) =>
+      db.execute(`INSERT INTO book (id_book, title, stock, site) VALUES (990001, 'Hinted', 2, '${site}')`);
+    try {
+      await insert('FST');
+      const first = await db.query(lookup);
+      expect(first.rows).toEqual([[990001, 'Hinted', 2]]);
+      expect(first.plan.site_queries.map((q) => q.site).sort()).toEqual(['ENIT', 'FSEGT', 'FST']);
+      const again = await db.query(lookup);
+      expect(again.rows).toEqual([[990001, 'Hinted', 2]]);
+      expect(again.plan.site_queries.map((q) => q.site)).toEqual(['FST']);
+      // The row now lives elsewhere (two transactions, one site each): the hint says FST.
+      await db.execute(`DELETE FROM book WHERE id_book = 990001`);
+      await insert('ENIT');
+      const moved = await db.query(lookup);
+      expect(moved.rows).toEqual([[990001, 'Hinted', 2]]);
+      expect(moved.plan.site_queries.map((q) => q.site).sort()).toEqual(['ENIT', 'FSEGT', 'FST']);
+      expect((await db.query(lookup)).plan.site_queries.map((q) => q.site)).toEqual(['ENIT']);
+      // Gone everywhere: asked where last seen, then everywhere else, and answered empty.
+      await db.execute(`DELETE FROM book WHERE id_book = 990001`);
+      const gone = await db.query(lookup);
+      expect(gone.rows).toEqual([]);
+      expect(gone.plan.site_queries).toHaveLength(3);
+    } finally {
+      await db.execute(`DELETE FROM book WHERE id_book = 990001`).catch(() => {});
+    }
+  });
+});
+
 describe('the plan: top-N, semijoins, aggregation below a LEFT JOIN, COUNT(DISTINCT) per slice', () => {
   it('top-N: each site returns LIMIT + OFFSET rows in the query’s order, NULLs placed as PostgreSQL does', async () => {
     const { result, difference } = await check(
