@@ -3,11 +3,12 @@
  * (pg-copy-streams), PREPARE TRANSACTION for two-phase commit.
  */
 import { once } from 'node:events';
-import type { Client, CustomTypesConfig, QueryArrayResult } from 'pg';
+import type { Client, CustomTypesConfig, QueryArrayResult, Submittable } from 'pg';
 import { checkGid } from '../base-connector.js';
 import type { Capabilities, LoadColumn, PreparedTransaction, ResolvedSite, SiteConnector } from '../connector.js';
 import { encodeTsvBatch, valueTypeOf } from '../values.js';
 import { PG_SESSION_SETUP, PostgresFamilyConnector, type RawResult } from './family.js';
+import { RawTextQuery } from './raw-query.js';
 import { pgCopyText } from './values.js';
 
 /** Every value arrives as the server's text; ./values.ts reads it (no pg-types parsing, no Date objects). */
@@ -52,15 +53,20 @@ export class PostgresConnector extends PostgresFamilyConnector {
       if (params?.length) await this.client.query(begin);
       else text = `${begin}; ${sql}`;
     }
-    const result = await this.withBegun(text !== sql ? begin : undefined, () =>
-      this.client.query<unknown[]>({ text, values: params, rowMode: 'array' }),
-    );
-    const r: QueryArrayResult = Array.isArray(result) ? result[result.length - 1]! : result;
-    return {
-      fields: r.fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID })),
-      rows: r.rows,
-      ...(r.rowCount === null ? {} : { rowCount: r.rowCount }),
-    };
+    return this.withBegun(text !== sql ? begin : undefined, async () => {
+      if (!params?.length) {
+        // A simple query: its rows are kept as the protocol delivers them (see RawTextQuery).
+        const raw = new RawTextQuery(text);
+        void this.client.query(raw as unknown as Submittable);
+        return raw.done;
+      }
+      const r: QueryArrayResult = await this.client.query<unknown[]>({ text, values: params, rowMode: 'array' });
+      return {
+        fields: r.fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID })),
+        rows: r.rows,
+        ...(r.rowCount === null ? {} : { rowCount: r.rowCount }),
+      };
+    });
   }
 
   protected async runScript(sql: string): Promise<void> {

@@ -145,9 +145,10 @@ function readRows(result: RawResult, vt: readonly ValueType[] | undefined): void
     if (!t) return undefined;
     return t.family === families[i] && (t.family !== 'decimal' || t.scale === undefined) ? undefined : t;
   });
-  const width = oids.length;
+  // Text arrives canonical (a string, or null): only the other columns are read.
+  const read = oids.map((_, i) => i).filter((i) => families[i] !== 'text' || hints[i] !== undefined);
   for (const row of result.rows) {
-    for (let i = 0; i < width; i++) {
+    for (const i of read) {
       const value = pgValue(row[i], oids[i]!);
       const t = hints[i];
       row[i] = t ? canonicalValue(value, t) : value;
