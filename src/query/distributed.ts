@@ -9,14 +9,15 @@
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Statement } from 'pgsql-ast-parser';
-import type { Catalog, Column, ColumnType, Relation } from '../catalog/types.js';
+import { type Catalog, type Column, type ColumnType, type Relation, findColumn, sameName } from '../catalog/types.js';
 import { type Design, decisionSite, loadDesign } from '../design/load.js';
 import { type ResolvedDesign, type ResolvedRelation, resolveDesign } from '../design/resolve.js';
 import { type RelationAnalysis, analyzeRelation } from '../validate/reconstruction.js';
 import type { SiteConnector } from '../engines/connector.js';
 import { type PoolOptions, SitePool } from '../engines/pool.js';
 import { openSource } from '../engines/source.js';
-import { type Predicate, renderSql, variablesOf } from '../predicate/index.js';
+import { type Key, type Predicate, renderSql, variablesOf } from '../predicate/index.js';
+import { keyOfValue } from '../predicate/key-of.js';
 import { type RelationNeeds, adaptForCoordinator, analyzeQuery, parseQuery } from './analyze.js';
 import { Coordinator } from './coordinator.js';
 import { QueryError, fetchFailure } from './errors.js';
@@ -642,7 +643,13 @@ export class DistributedDatabase {
     if (!direct) return undefined;
     // Aggregates answer for every part (a count of 0 is a row): only whole rows tell where a key is.
     const wholeRows = direct.combine.kind !== 'aggregate';
-    const { partRows, asked } = await this.readParts(direct.query.relation, direct.query.where, direct.parts, context, wholeRows);
+    const { partRows, asked } = await this.readParts(
+      direct.query.relation,
+      direct.query.where,
+      direct.parts,
+      context,
+      wholeRows ? direct.query.read : undefined,
+    );
     const rows = combineRows(direct, partRows);
     // The plan shows the queries sent: a key found where it was last seen was not asked elsewhere.
     const plan = { ...direct.plan, site_queries: direct.plan.site_queries.filter((_, i) => asked.has(i)) };
@@ -654,17 +661,19 @@ export class DistributedDatabase {
    * the fragments where that key was last found are asked first and the others only if it is not
    * there; where it is found is remembered, and, for a row locked, known to the transaction (it
    * cannot move until the transaction ends). Parts not asked are left empty; `asked` lists those asked.
+   * `read` names the columns of whole rows (undefined for aggregates): a small result that holds
+   * the primary key also tells where each of its rows lives (a list of books, then a borrow of one).
    */
   private async readParts(
     relation: Relation,
     where: Predicate,
     parts: readonly DirectPart[],
     context: ReadContext,
-    wholeRows: boolean,
+    read: readonly string[] | undefined,
   ): Promise<{ partRows: unknown[][][]; asked: Set<number> }> {
     const partRows: unknown[][][] = parts.map(() => []);
     const asked = new Set<number>();
-    const read = (indexes: number[]): Promise<unknown> => {
+    const ask = (indexes: number[]): Promise<unknown> => {
       for (const i of indexes) asked.add(i);
       const bySite = new Map<string, number[]>();
       for (const i of indexes) bySite.set(parts[i]!.site, [...(bySite.get(parts[i]!.site) ?? []), i]);
@@ -680,14 +689,14 @@ export class DistributedDatabase {
       );
     };
     const all = parts.map((_, i) => i);
-    const key = wholeRows ? fixedKey(where, relation.primaryKey) : undefined;
+    const key = read ? fixedKey(where, relation.primaryKey) : undefined;
     const hinted = key && new Set(parts.map((p) => p.fragment)).size > 1 ? this.placements.get(relation, key) : undefined;
     const first = hinted ? all.filter((i) => hinted.includes(parts[i]!.fragment)) : [];
     if (first.length > 0 && first.length < parts.length) {
-      await read(first);
-      if (first.every((i) => partRows[i]!.length === 0)) await read(all.filter((i) => !first.includes(i)));
+      await ask(first);
+      if (first.every((i) => partRows[i]!.length === 0)) await ask(all.filter((i) => !first.includes(i)));
     } else {
-      await read(all);
+      await ask(all);
     }
     if (key) {
       const found = [...new Set(parts.filter((_, i) => partRows[i]!.length > 0).map((p) => p.fragment))];
@@ -697,8 +706,33 @@ export class DistributedDatabase {
       } else if (hinted) {
         this.placements.forget(relation, key);
       }
+    } else if (read) {
+      try {
+        this.rememberPlacements(relation, read, parts, partRows);
+      } catch {
+        // A hint is never needed: a value the predicate logic cannot key is simply not remembered.
+      }
     }
     return { partRows, asked };
+  }
+
+  /** Where the rows of a small result live, by primary key, when the rows hold it (see readParts). */
+  private rememberPlacements(
+    relation: Relation,
+    read: readonly string[],
+    parts: readonly DirectPart[],
+    partRows: readonly unknown[][][],
+  ): void {
+    if (partRows.reduce((n, rows) => n + rows.length, 0) > PLACEMENTS_FROM_ONE_READ) return;
+    const columns = relation.primaryKey.map((name) => findColumn(relation, name)!);
+    const at = columns.map((c) => read.findIndex((r) => sameName(r, c.name)));
+    if (columns.length === 0 || at.some((i) => i < 0)) return;
+    parts.forEach((part, p) => {
+      for (const row of partRows[p]!) {
+        const key = columns.map((c, j) => keyOfValue(c.type, row[at[j]!]));
+        if (key.every((k) => k !== null)) this.placements.set(relation, key as Key[], [part.fragment]);
+      }
+    });
   }
 
   /**
@@ -725,7 +759,7 @@ export class DistributedDatabase {
       const sql = `SELECT ${read.map(q).join(', ')} FROM ${q(relation.name)} WHERE ${renderSql(where, { column: (v) => q(v.name) })}`;
       return (await this.query(sql, { context })).rows;
     }
-    return (await this.readParts(relation, where, parts, context, true)).partRows.flat();
+    return (await this.readParts(relation, where, parts, context, read)).partRows.flat();
   }
 
   /**
@@ -850,6 +884,8 @@ function restrictToKnown(access: RelationAccess, where: Predicate, known: KnownP
 /** A trailing locking clause: the rows are locked at the sites, the coordinator never sees it. */
 /** Primary keys whose fragment is remembered (about 100 bytes each). */
 const PLACEMENT_HINTS = 100_000;
+/** Rows of one read whose placements are remembered: more is a scan, which would only churn the hints. */
+const PLACEMENTS_FROM_ONE_READ = 10_000;
 
 const FOR_UPDATE =
   /\s+FOR\s+(?:UPDATE|SHARE|NO\s+KEY\s+UPDATE|KEY\s+SHARE)(?:\s+OF\s+[\w\s,."]+?)?(?:\s+(?:NOWAIT|SKIP\s+LOCKED))?\s*;?\s*$/i;
