@@ -9,6 +9,8 @@ import { type SiteConnector, SiteError, openConnector } from './connector.js';
 
 /** Waiting longer than this for a session means the site is saturated or sessions wait on each other. */
 export const DEFAULT_ACQUIRE_TIMEOUT_MS = 10_000;
+/** Sessions per site for engines with concurrent sessions, unless told otherwise. */
+export const DEFAULT_MAX_SESSIONS = 16;
 
 export interface PoolOptions {
   /** Sessions per site for engines with concurrent sessions. */
@@ -108,7 +110,7 @@ export class SitePool {
       const connector = await openConnector(this.site, this.baseDir);
       this.all.add(connector);
       if (this.opened === 1 && this.all.size === 1) {
-        this.limit = connector.capabilities.concurrentSessions ? (this.options.maxSessions ?? 16) : 1;
+        this.limit = connector.capabilities.concurrentSessions ? (this.options.maxSessions ?? DEFAULT_MAX_SESSIONS) : 1;
         // A file-based SQLite could be opened twice, but a second writer would only meet SQLITE_BUSY.
         if (connector.engine === 'sqlite' || connector.engine === 'duckdb') this.limit = 1;
       }

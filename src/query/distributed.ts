@@ -14,7 +14,7 @@ import { type Design, decisionSite, loadDesign } from '../design/load.js';
 import { type ResolvedDesign, type ResolvedRelation, resolveDesign } from '../design/resolve.js';
 import { type RelationAnalysis, analyzeRelation } from '../validate/reconstruction.js';
 import type { SiteConnector } from '../engines/connector.js';
-import { type PoolOptions, SitePool } from '../engines/pool.js';
+import { DEFAULT_ACQUIRE_TIMEOUT_MS, DEFAULT_MAX_SESSIONS, type PoolOptions, SitePool } from '../engines/pool.js';
 import { openSource } from '../engines/source.js';
 import { type Key, type Predicate, renderSql, variablesOf } from '../predicate/index.js';
 import { keyOfValue } from '../predicate/key-of.js';
@@ -27,7 +27,7 @@ import { WriteError } from '../write/errors.js';
 import type { StatementResult } from '../write/executor.js';
 import { type RecoveryReport, needsRecovery, recover } from '../write/recover.js';
 import { ScriptRunner, Transaction, parseStatements, selectResult } from '../write/session.js';
-import { DistributedTransaction, type TransactionEnv } from '../write/transaction.js';
+import { DistributedTransaction, type TransactionEnv, TransactionSlots } from '../write/transaction.js';
 import { DecisionLog } from '../write/txlog.js';
 import { bindParams } from '../write/values.js';
 import {
@@ -194,6 +194,7 @@ export class DistributedDatabase {
       log: this.decisionLog,
       gidPrefix: gidPrefix(design.name, this.decisionLog.dir),
       decisionTables: new Set(),
+      slots: new TransactionSlots(options.maxSessions ?? DEFAULT_MAX_SESSIONS, DEFAULT_ACQUIRE_TIMEOUT_MS),
     };
   }
 

@@ -66,8 +66,74 @@ export class InFlightTransactions {
  */
 export const COMMITTING = new InFlightTransactions();
 
+/**
+ * How many transactions may hold sessions at once: as many as a site's pool has sessions. A
+ * transaction takes a session at each site it touches, on first use, and keeps it to the end. With
+ * more transactions open than sessions, two can each hold the session the other waits for — one
+ * holds every session of ENIT and waits for FSEGT, the other the reverse — and both wait out the
+ * pool's timeout (borrows that lock the book at its site, then the student at ENIT, did: 10 s
+ * stalls). A transaction waits for a slot before its first session, holding nothing, so waits for
+ * sessions always end.
+ */
+export class TransactionSlots {
+  private free: number;
+  private readonly waiting: Array<{ grant: () => void; refuse: (e: Error) => void }> = [];
+
+  constructor(
+    private readonly size: number,
+    private readonly timeoutMs: number,
+  ) {
+    this.free = size;
+  }
+
+  /** Waits for a slot; resolves to the function that gives it back (once). */
+  take(): Promise<() => void> {
+    if (this.free > 0) {
+      this.free--;
+      return Promise.resolve(this.releaser());
+    }
+    return new Promise((resolve, reject) => {
+      const entry = {
+        grant: () => {
+          clearTimeout(timer);
+          resolve(this.releaser());
+        },
+        refuse: (e: Error) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiting.splice(this.waiting.indexOf(entry), 1);
+        entry.refuse(
+          new WriteError(
+            `no transaction could start within ${this.timeoutMs} ms: ${this.size} transactions are open, as many as a site has sessions ` +
+              '(the sites are saturated, or open transactions are left waiting)',
+            'transaction',
+            { retryable: true },
+          ),
+        );
+      }, this.timeoutMs);
+      this.waiting.push(entry);
+    });
+  }
+
+  private releaser(): () => void {
+    let given = false;
+    return () => {
+      if (given) return;
+      given = true;
+      const next = this.waiting.shift();
+      if (next) next.grant();
+      else this.free++;
+    };
+  }
+}
+
 export interface TransactionEnv {
   pool(site: string): SitePool;
+  /** Admission: a transaction takes a slot before its first session (see TransactionSlots). */
+  slots: TransactionSlots;
   /** The site's position in the design: part of the id the site knows the transaction by. */
   siteIndex(site: string): number;
   log: DecisionLog;
@@ -99,6 +165,9 @@ export class DistributedTransaction {
   readonly known = new KnownPlacements();
   /** Sites whose COMMIT PREPARED failed after the decision: `recover` finishes them. */
   readonly unfinished: string[] = [];
+  /** The transaction's slot, taken before its first session and given back when it ends. */
+  private admission?: Promise<void>;
+  private releaseSlot?: () => void;
 
   constructor(private readonly env: TransactionEnv) {
     this.gid = `${env.gidPrefix}${randomBytes(8).toString('hex')}`;
@@ -313,6 +382,10 @@ export class DistributedTransaction {
   }
 
   private async open(site: string): Promise<Session> {
+    this.admission ??= this.env.slots.take().then((release) => {
+      this.releaseSlot = release;
+    });
+    await this.admission;
     const pool = this.env.pool(site);
     const connector = await pool.acquire();
     const siteGid = `${this.gid}.${this.env.siteIndex(site)}`;
@@ -334,6 +407,9 @@ export class DistributedTransaction {
       this.sessions.delete(s.site);
       this.opened.delete(s.site);
     }
+    this.releaseSlot?.();
+    this.releaseSlot = undefined;
+    this.admission = undefined;
   }
 
   private async settledSessions(): Promise<Session[]> {

@@ -717,6 +717,26 @@ describe.skipIf(unavailable !== undefined)('write faults on real PostgreSQL + Ma
     await checkBank(db, bank, r.expected);
   }, 600_000);
 
+  it('one session per site: transfers crossing the sites in opposite directions take turns, none waits out the pool', async () => {
+    // Each transfer holds its session at one branch while it asks for the other: without a limit on
+    // open transactions, A→B would hold A's only session and wait for B's while B→A holds B's.
+    const bank = await deployBank();
+    const db = await open(bank.designFile, { lockTimeoutMs: 2000, maxSessions: 1 });
+    // Read once, every account is then looked up at its own branch only: each transfer locks the
+    // payer at one site, then asks for the other.
+    expect((await db.query('SELECT id, balance FROM account')).rows).toHaveLength(ACCOUNTS);
+    const expected = new Map(bank.initial);
+    for (let round = 0; round < 4; round++) {
+      const a = 1 + round;
+      const b = ACCOUNTS - round;
+      const results = await Promise.all([transfer(db, a, b, 100n, 'payer first'), transfer(db, b, a, 300n, 'payer first')]);
+      expect(results).toEqual(['done', 'done']);
+      expected.set(a, expected.get(a)! - 100n + 300n);
+      expected.set(b, expected.get(b)! + 100n - 300n);
+    }
+    await checkBank(db, bank, expected);
+  }, 120_000);
+
   // ─── Recovery beside live coordinators ─────────────────────────────────────────────────────
 
   it('db.recover() while transfers run in the same process leaves the live transactions alone', async () => {
