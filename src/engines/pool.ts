@@ -5,6 +5,7 @@
  * transactions take turns.
  */
 import type { SiteSpec } from '../design/schema.js';
+import { WaitQueue } from '../util/async.js';
 import { type SiteConnector, SiteError, openConnector } from './connector.js';
 
 /** Waiting longer than this for a session means the site is saturated or sessions wait on each other. */
@@ -22,7 +23,7 @@ export interface PoolOptions {
 
 export class SitePool {
   private readonly idle: SiteConnector[] = [];
-  private readonly waiting: Array<{ resolve: (c: SiteConnector) => void; reject: (e: Error) => void }> = [];
+  private readonly waiting = new WaitQueue<SiteConnector>();
   private opened = 0;
   private limit: number;
   private closed = false;
@@ -46,32 +47,17 @@ export class SitePool {
     const ready = this.idle.pop();
     if (ready) return ready;
     if (this.opened < this.limit) return this.open();
-    return new Promise<SiteConnector>((resolve, reject) => {
-      const timeoutMs = this.options.acquireTimeoutMs ?? DEFAULT_ACQUIRE_TIMEOUT_MS;
-      const entry = {
-        resolve: (c: SiteConnector) => {
-          clearTimeout(timer);
-          resolve(c);
-        },
-        reject: (e: Error) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      };
-      const timer = setTimeout(() => {
-        const i = this.waiting.indexOf(entry);
-        if (i >= 0) this.waiting.splice(i, 1);
-        reject(
-          new SiteError(
-            this.site.name,
-            this.site.engine,
-            `no session free after ${timeoutMs} ms (${this.opened} in use): the site is saturated or transactions wait on each other`,
-            { code: 'POOL_TIMEOUT' },
-          ),
-        );
-      }, timeoutMs);
-      this.waiting.push(entry);
-    });
+    const timeoutMs = this.options.acquireTimeoutMs ?? DEFAULT_ACQUIRE_TIMEOUT_MS;
+    return this.waiting.wait(
+      timeoutMs,
+      () =>
+        new SiteError(
+          this.site.name,
+          this.site.engine,
+          `no session free after ${timeoutMs} ms (${this.opened} in use): the site is saturated or transactions wait on each other`,
+          { code: 'POOL_TIMEOUT' },
+        ),
+    );
   }
 
   /** Gives a session back; `broken` ones (connection lost, transaction state unknown) are closed. */
@@ -80,16 +66,14 @@ export class SitePool {
       this.discard(connector);
       return;
     }
-    const next = this.waiting.shift();
+    const next = this.waiting.next();
     if (next) next.resolve(connector);
     else this.idle.push(connector);
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const w of this.waiting.splice(0)) {
-      w.reject(new SiteError(this.site.name, this.site.engine, 'the database is closed', { code: 'CLOSED' }));
-    }
+    this.waiting.rejectAll(() => new SiteError(this.site.name, this.site.engine, 'the database is closed', { code: 'CLOSED' }));
     this.idle.length = 0;
     await Promise.all([...this.all].map((c) => c.close().catch(() => {})));
     this.all.clear();
@@ -100,7 +84,7 @@ export class SitePool {
     this.opened--;
     void connector.close().catch(() => {});
     // Someone waiting can have a fresh session in its place.
-    const next = this.waiting.shift();
+    const next = this.waiting.next();
     if (next) this.open().then(next.resolve, next.reject);
   }
 

@@ -27,3 +27,43 @@ export function readAhead<T>(source: AsyncIterable<T>, depth: number): AsyncIter
 export async function* batchesOf<T>(rows: T[], size: number): AsyncIterable<T[]> {
   for (let i = 0; i < rows.length; i += size) yield rows.slice(i, i + size);
 }
+
+/**
+ * Callers waiting their turn for something handed over one at a time (a pool's session, a
+ * transaction slot): first come, first served, each for at most the time it asked.
+ */
+export class WaitQueue<T> {
+  private readonly waiting: Array<{ resolve: (value: T) => void; reject: (e: Error) => void }> = [];
+
+  /** Waits to be handed a value; after `timeoutMs`, leaves the queue and fails with `timedOut()`. */
+  wait(timeoutMs: number, timedOut: () => Error): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const entry = {
+        resolve: (value: T) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        reject: (e: Error) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      const timer = setTimeout(() => {
+        const i = this.waiting.indexOf(entry);
+        if (i >= 0) this.waiting.splice(i, 1);
+        reject(timedOut());
+      }, timeoutMs);
+      this.waiting.push(entry);
+    });
+  }
+
+  /** The caller waiting longest, out of the queue (undefined when nobody waits). */
+  next(): { resolve: (value: T) => void; reject: (e: Error) => void } | undefined {
+    return this.waiting.shift();
+  }
+
+  /** Fails every caller still waiting. */
+  rejectAll(error: () => Error): void {
+    for (const w of this.waiting.splice(0)) w.reject(error());
+  }
+}

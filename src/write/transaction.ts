@@ -16,6 +16,7 @@ import type { SiteConnector } from '../engines/connector.js';
 import type { SitePool } from '../engines/pool.js';
 import { KnownPlacements } from '../query/known-rows.js';
 import { WriteError, isRetryable } from './errors.js';
+import { WaitQueue } from '../util/async.js';
 import { failpoint } from './failpoint.js';
 import type { DecisionLog } from './txlog.js';
 
@@ -77,7 +78,7 @@ export const COMMITTING = new InFlightTransactions();
  */
 export class TransactionSlots {
   private free: number;
-  private readonly waiting: Array<{ grant: () => void; refuse: (e: Error) => void }> = [];
+  private readonly waiting = new WaitQueue<void>();
 
   constructor(
     private readonly size: number,
@@ -87,44 +88,26 @@ export class TransactionSlots {
   }
 
   /** Waits for a slot; resolves to the function that gives it back (once). */
-  take(): Promise<() => void> {
-    if (this.free > 0) {
-      this.free--;
-      return Promise.resolve(this.releaser());
-    }
-    return new Promise((resolve, reject) => {
-      const entry = {
-        grant: () => {
-          clearTimeout(timer);
-          resolve(this.releaser());
-        },
-        refuse: (e: Error) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.waiting.splice(this.waiting.indexOf(entry), 1);
-        entry.refuse(
+  async take(): Promise<() => void> {
+    if (this.free > 0) this.free--;
+    else
+      await this.waiting.wait(
+        this.timeoutMs,
+        () =>
           new WriteError(
-            `no transaction could start within ${this.timeoutMs} ms: ${this.size} transactions are open, as many as a site has sessions ` +
+            `no transaction could start within ${this.timeoutMs} ms: ${this.size} already open, as many as a site has sessions ` +
               '(the sites are saturated, or open transactions are left waiting)',
             'transaction',
             { retryable: true },
           ),
-        );
-      }, this.timeoutMs);
-      this.waiting.push(entry);
-    });
-  }
-
-  private releaser(): () => void {
+      );
     let given = false;
     return () => {
       if (given) return;
       given = true;
-      const next = this.waiting.shift();
-      if (next) next.grant();
+      // The slot passes to the transaction waiting longest, or becomes free.
+      const next = this.waiting.next();
+      if (next) next.resolve();
       else this.free++;
     };
   }
