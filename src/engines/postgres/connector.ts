@@ -45,27 +45,23 @@ export class PostgresConnector extends PostgresFamilyConnector {
   }
 
   protected async run(sql: string, params?: unknown[]): Promise<RawResult> {
-    const begin = this.takePendingBegin();
-    let text = sql;
-    if (begin !== undefined) {
-      // Without parameters the statement goes as a simple query, which may hold two statements;
-      // with parameters the extended protocol carries one statement, so BEGIN goes first.
-      if (params?.length) await this.client.query(begin);
-      else text = `${begin}; ${sql}`;
-    }
-    return this.withBegun(text !== sql ? begin : undefined, async () => {
-      if (!params?.length) {
-        // A simple query: its rows are kept as the protocol delivers them (see RawTextQuery).
-        const raw = new RawTextQuery(text);
-        void this.client.query(raw as unknown as Submittable);
-        return raw.done;
-      }
-      const r: QueryArrayResult = await this.client.query<unknown[]>({ text, values: params, rowMode: 'array' });
+    if (params?.length) {
+      // The extended protocol carries one statement: a pending BEGIN goes on its own first.
+      await this.sendPendingBegin();
+      const r: QueryArrayResult = await this.client.query<unknown[]>({ text: sql, values: params, rowMode: 'array' });
       return {
         fields: r.fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID })),
         rows: r.rows,
         ...(r.rowCount === null ? {} : { rowCount: r.rowCount }),
       };
+    }
+    // A simple query may hold two statements, so a pending BEGIN travels with this one; its rows
+    // are kept as the protocol delivers them (see RawTextQuery).
+    const begin = this.takePendingBegin();
+    const raw = new RawTextQuery(begin === undefined ? sql : `${begin}; ${sql}`);
+    return this.withBegun(begin, () => {
+      void this.client.query(raw as unknown as Submittable);
+      return raw.done;
     });
   }
 
